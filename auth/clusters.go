@@ -1,0 +1,207 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/internal/record"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+)
+
+// agentKeyName names the agent key CreateCluster issues with a BYOC cluster.
+const agentKeyName keys.KeyName = "akn_agent"
+
+// CreateCluster creates a virtual cluster in a workspace. For a BYOC cluster
+// it issues, in the same atomic write, exactly one agent key bound to the
+// cluster, and returns it with its secret, shown this once. A serverless
+// cluster gets no agent key. A name already used in the workspace is
+// ErrAlreadyExists.
+func (e *Engine) CreateCluster(ctx context.Context, ws keys.WorkspaceID, spec ClusterSpec) (CreatedCluster, error) {
+	if err := keys.CheckDisplayName(spec.Name); err != nil {
+		return CreatedCluster{}, invalid("cluster name", err)
+	}
+	if spec.SASL == 0 {
+		spec.SASL = spec.Type.DefaultSASL()
+	}
+	if err := spec.Type.CheckSASL(spec.SASL); err != nil {
+		return CreatedCluster{}, invalid("cluster spec", err)
+	}
+	var out CreatedCluster
+	err := e.update(ctx, func(b *store.Batch) error {
+		out = CreatedCluster{}
+		w, raw, err := e.readWorkspace(ctx, ws)
+		if err != nil {
+			return err
+		}
+		nameKey := record.ClusterNameKey(ws, spec.Name)
+		if _, err := e.s.Get(ctx, nameKey); err == nil {
+			return fmt.Errorf("%w: a cluster of that name in this workspace", ErrAlreadyExists)
+		} else if !isNotFound(err) {
+			return err
+		}
+		id, err := keys.NewClusterID()
+		if err != nil {
+			return err
+		}
+		rec := record.Cluster{
+			ID:        id,
+			Type:      uint8(spec.Type),
+			SASL:      uint8(spec.SASL),
+			Account:   w.Account,
+			Workspace: ws,
+			Created:   e.nowNano(),
+			Name:      spec.Name,
+		}
+		ck := record.ClusterKey(id)
+		b.RequireValue(record.WorkspaceKey(ws), raw).RequireAbsent(nameKey).RequireAbsent(ck)
+		b.Put(ck, record.AppendCluster(nil, &rec))
+		b.Put(record.WorkspaceClusterKey(ws, id), nil)
+		idb := id.Bytes()
+		b.Put(nameKey, idb[:])
+		out.Cluster = clusterOf(&rec)
+		if !spec.Type.HasAgents() {
+			return nil
+		}
+		key, err := e.putKey(b, &newKey{
+			kind:      KindAgent,
+			account:   w.Account,
+			workspace: ws,
+			cluster:   id,
+			name:      agentKeyName,
+		})
+		if err != nil {
+			return err
+		}
+		out.AgentKey = &key
+		return nil
+	})
+	if err != nil {
+		return CreatedCluster{}, err
+	}
+	return out, nil
+}
+
+// GetCluster returns a cluster, or ErrNotFound.
+func (e *Engine) GetCluster(ctx context.Context, id keys.ClusterID) (Cluster, error) {
+	rec, _, err := e.readCluster(ctx, id)
+	if err != nil {
+		return Cluster{}, err
+	}
+	return clusterOf(&rec), nil
+}
+
+// ListClusters returns the clusters of a workspace, ordered by id.
+func (e *Engine) ListClusters(ctx context.Context, ws keys.WorkspaceID) ([]Cluster, error) {
+	if _, _, err := e.readWorkspace(ctx, ws); err != nil {
+		return nil, err
+	}
+	var out []Cluster
+	err := e.scanIDs(ctx, record.ClustersPrefix(ws), func(b []byte) error {
+		var id keys.ClusterID
+		if err := id.SetBytes(b); err != nil {
+			return err
+		}
+		rec, _, err := e.readCluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = append(out, clusterOf(&rec))
+		return nil
+	})
+	return out, err
+}
+
+// SetClusterSASL changes a cluster's SASL policy. A serverless cluster
+// always requires SASL: switching it off is ErrInvalidArgument.
+func (e *Engine) SetClusterSASL(ctx context.Context, id keys.ClusterID, p cluster.SASLPolicy) (Cluster, error) {
+	var out Cluster
+	err := e.update(ctx, func(b *store.Batch) error {
+		rec, raw, err := e.readCluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := cluster.Type(rec.Type).CheckSASL(p); err != nil {
+			return invalid("SASL policy", err)
+		}
+		rec.SASL = uint8(p)
+		ck := record.ClusterKey(id)
+		b.RequireValue(ck, raw).Put(ck, record.AppendCluster(nil, &rec))
+		out = clusterOf(&rec)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteCluster deletes a cluster and, in the same atomic write, every agent
+// key bound to it. Once it returns, none of those keys authenticates again.
+// The "*" agent keys of the workspace stay: they cover the workspace, not
+// this cluster.
+func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
+	return e.update(ctx, func(b *store.Batch) error {
+		rec, raw, err := e.readCluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		ck := record.ClusterKey(id)
+		// The guard on the cluster record, whose generation every bound key
+		// creation or deletion changes, makes the scan below exact.
+		b.RequireValue(ck, raw)
+		err = e.scanIDs(ctx, record.ClusterKeysPrefix(id), func(kb []byte) error {
+			var kid keys.KeyID
+			if err := kid.SetBytes(kb); err != nil {
+				return err
+			}
+			k, err := e.readKey(ctx, kid)
+			if err != nil {
+				return err
+			}
+			e.deleteKey(b, &k)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		b.Delete(ck).Delete(record.WorkspaceClusterKey(rec.Workspace, id)).Delete(record.ClusterNameKey(rec.Workspace, rec.Name))
+		return nil
+	})
+}
+
+func (e *Engine) readCluster(ctx context.Context, id keys.ClusterID) (record.Cluster, []byte, error) {
+	if id.IsZero() {
+		return record.Cluster{}, nil, invalid("no cluster id", nil)
+	}
+	raw, err := e.get(ctx, record.ClusterKey(id), "cluster")
+	if err != nil {
+		return record.Cluster{}, nil, err
+	}
+	rec, err := record.DecodeCluster(id, raw)
+	if err != nil {
+		return record.Cluster{}, nil, err
+	}
+	if !cluster.Type(rec.Type).Valid() || cluster.Type(rec.Type).CheckSASL(cluster.SASLPolicy(rec.SASL)) != nil {
+		return record.Cluster{}, nil, fmt.Errorf("%w: cluster record with an invalid type or policy", store.ErrCorrupt)
+	}
+	return rec, raw, nil
+}
+
+// bumpCluster adds to b a rewrite of cluster c with its generation
+// advanced, guarded on the record being raw.
+func (e *Engine) bumpCluster(b *store.Batch, c *record.Cluster, raw []byte) {
+	ck := record.ClusterKey(c.ID)
+	c.Gen++
+	b.RequireValue(ck, raw).Put(ck, record.AppendCluster(nil, c))
+}
+
+func clusterOf(r *record.Cluster) Cluster {
+	return Cluster{
+		ID:        r.ID,
+		Account:   r.Account,
+		Workspace: r.Workspace,
+		Name:      r.Name,
+		Type:      cluster.Type(r.Type),
+		SASL:      cluster.SASLPolicy(r.SASL),
+		CreatedAt: timeOf(r.Created),
+	}
+}

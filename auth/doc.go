@@ -1,0 +1,49 @@
+// Package auth is streamauth's engine: it issues API keys, looks them up,
+// authorizes what they may do and revokes them, over any [store.Store].
+//
+// # The domain
+//
+// An account holds workspaces; a workspace holds virtual clusters, each BYOC
+// (the customer runs agents for it) or serverless. Three kinds of API key
+// act on them, each defined by its [Grant]:
+//
+//   - an account key ([KindAccount]) acts at account level and on every
+//     workspace of its account;
+//   - an application key ([KindApplication]) acts on everything in its one
+//     workspace;
+//   - an agent key ([KindAgent]) runs agent operations for one BYOC cluster,
+//     or for every BYOC cluster of its workspace.
+//
+// Creating a BYOC cluster issues its agent key in the same atomic write
+// ([Engine.CreateCluster]); serverless clusters have none, and no agent key
+// can be made for one.
+//
+// # Checking a request
+//
+// [Engine.Authenticate] turns a secret into a [Principal] or refuses it with
+// [ErrUnauthenticated]; [Engine.Authorize] (public API) and
+// [Engine.AuthorizeAgent] (agent operations) then answer nil or
+// [ErrPermissionDenied]. The two refusals are distinct on purpose: the first
+// means "who are you?", the second "not you, not here".
+// [Engine.AuthenticateAPI] and [Engine.AuthenticateAgent] do both in one call.
+//
+// Authenticate parses the secret with no store access, digests it, reads
+// the one record indexed under the digest's first 16 bytes and compares the
+// full digest in constant time. Secrets are never stored, only digests; a
+// secret is returned once, in the [IssuedKey] that creates it.
+//
+// # Errors
+//
+// Every failure matches one of the sentinels ([ErrUnauthenticated],
+// [ErrPermissionDenied], [ErrNotFound], [ErrAlreadyExists],
+// [ErrInvalidArgument], [ErrUnsupported]) with errors.Is, or is a store
+// error ([store.ErrCorrupt], [store.ErrClosed], a context error) passed
+// through. No error text holds secret material.
+//
+// # Sharing a store
+//
+// Every write reads what it depends on, then commits a batch guarded on
+// those reads being unchanged, and retries on [store.ErrConflict]. So a
+// delete of a cluster and a concurrent creation of an agent key for it never
+// leave a key without its cluster, and several engines may share one store.
+package auth

@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/streamauth/streamauth/internal/record"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+)
+
+// Options configure an [Engine]. The zero Options are valid.
+type Options struct {
+	// Pepper, if not empty, keys every digest (HMAC-SHA-256) with this
+	// server-side secret of 16 to 64 bytes. Keep it outside the store.
+	// Changing it invalidates every issued key. Default: none (SHA-256).
+	Pepper []byte
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+	// MaxAttempts bounds how often a write is retried when a concurrent
+	// writer changed what it read. Default: 16.
+	MaxAttempts int
+}
+
+// Engine issues, looks up, authorizes and revokes streamauth's secrets over
+// one [store.Store]. It is safe for concurrent use, and several engines
+// (in several processes) may share one store: every write is a guarded
+// commit that is retried when another writer got there first.
+//
+// The engine does not own the store: closing the store is the caller's job,
+// after the last call to the engine.
+type Engine struct {
+	s           store.Store
+	hasher      *keys.Hasher
+	now         func() time.Time
+	maxAttempts int
+	hashKeys    sync.Pool // of *[1 + keys.PrefixSize]byte
+}
+
+// New returns an engine over s. On an empty store it records the store
+// format; on a store of another format, or one that holds data but no
+// format record (not a streamauth store), it fails.
+func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
+	h, err := keys.NewHasher(opts.Pepper)
+	if err != nil {
+		return nil, invalid("pepper", err)
+	}
+	e := &Engine{s: s, hasher: h, now: opts.Now, maxAttempts: opts.MaxAttempts}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.maxAttempts <= 0 {
+		e.maxAttempts = 16
+	}
+	e.hashKeys.New = func() any { return new([1 + keys.PrefixSize]byte) }
+	if err := e.checkFormat(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) checkFormat(ctx context.Context) error {
+	v, err := e.s.Get(ctx, record.MetaKey)
+	if err == nil {
+		return record.CheckMeta(v)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("auth: reading store format: %w", err)
+	}
+	empty := true
+	err = e.s.Scan(ctx, nil, func(_, _ []byte) error {
+		empty = false
+		return errStopScan
+	})
+	if err != nil && !errors.Is(err, errStopScan) {
+		return fmt.Errorf("auth: reading store: %w", err)
+	}
+	if !empty {
+		return fmt.Errorf("%w: store holds data but no streamauth format record", store.ErrCorrupt)
+	}
+	var b store.Batch
+	b.RequireAbsent(record.MetaKey).Put(record.MetaKey, record.MetaValue())
+	if err := e.s.Commit(ctx, &b); err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("auth: writing store format: %w", err)
+	}
+	// On a conflict another engine initialised the store first; check what
+	// it wrote.
+	v, err = e.s.Get(ctx, record.MetaKey)
+	if err != nil {
+		return fmt.Errorf("auth: reading store format: %w", err)
+	}
+	return record.CheckMeta(v)
+}
+
+var errStopScan = errors.New("auth: stop scan")
+
+// nowNano returns the current time in Unix nanoseconds.
+func (e *Engine) nowNano() int64 { return e.now().UnixNano() }
+
+// update runs a read-decide-write transaction: build reads the store and
+// fills a guarded batch, which is committed; if a guard fails because a
+// concurrent writer changed what build read, build runs again on the new
+// state. An error from build ends the transaction unchanged.
+func (e *Engine) update(ctx context.Context, build func(b *store.Batch) error) error {
+	for range e.maxAttempts {
+		var b store.Batch
+		if err := build(&b); err != nil {
+			return err
+		}
+		err := e.s.Commit(ctx, &b)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("auth: gave up after %d conflicting writes: %w", e.maxAttempts, store.ErrConflict)
+}
+
+// get reads a record; an absent key is ErrNotFound of this package, with
+// what names the kind of thing.
+func (e *Engine) get(ctx context.Context, key []byte, what string) ([]byte, error) {
+	v, err := e.s.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return v, err
+}
+
+// scanIDs calls fn with the trailing id of every listing entry under
+// prefix, in order.
+func (e *Engine) scanIDs(ctx context.Context, prefix []byte, fn func(id []byte) error) error {
+	return e.s.Scan(ctx, prefix, func(k, _ []byte) error {
+		id, err := record.LastID(k)
+		if err != nil {
+			return err
+		}
+		return fn(id)
+	})
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,98 @@
+package record
+
+import "github.com/streamauth/streamauth/keys"
+
+// The keyspace. Each table is one tag byte followed by 16-byte binary
+// identifiers; ids are fixed-length, so no separator is needed and a prefix
+// scan of one parent never reaches another's children.
+//
+//	A acct                 → Account
+//	W ws                   → Workspace
+//	w acct ws              → (empty)        workspaces of an account
+//	C cluster              → Cluster
+//	c ws cluster           → (empty)        clusters of a workspace
+//	n ws name              → cluster id     cluster names, unique per workspace
+//	H digest[:16]          → Key            the hot-path index: one read per lookup
+//	K key                  → digest[:16]    keys by id
+//	k owner key            → (empty)        keys of a workspace or an account
+//	g cluster key          → (empty)        agent keys bound to one cluster
+//	m                      → format version of the whole store
+const (
+	tagAccount          = 'A'
+	tagWorkspace        = 'W'
+	tagAccountWorkspace = 'w'
+	tagCluster          = 'C'
+	tagWorkspaceCluster = 'c'
+	tagClusterName      = 'n'
+	tagHash             = 'H'
+	tagKey              = 'K'
+	tagOwnerKey         = 'k'
+	tagClusterKey       = 'g'
+	tagMeta             = 'm'
+)
+
+// MetaKey holds the store's format version.
+var MetaKey = []byte{tagMeta}
+
+type id interface{ Bytes() [keys.UUIDSize]byte }
+
+func key1(tag byte, a id) []byte {
+	ab := a.Bytes()
+	b := make([]byte, 0, 1+keys.UUIDSize)
+	return append(append(b, tag), ab[:]...)
+}
+
+func key2(tag byte, a, c id) []byte {
+	ab, cb := a.Bytes(), c.Bytes()
+	b := make([]byte, 0, 1+2*keys.UUIDSize)
+	return append(append(append(b, tag), ab[:]...), cb[:]...)
+}
+
+// Keys of single records.
+func AccountKey(a keys.AccountID) []byte       { return key1(tagAccount, a) }
+func WorkspaceKey(w keys.WorkspaceID) []byte   { return key1(tagWorkspace, w) }
+func ClusterKey(c keys.ClusterID) []byte       { return key1(tagCluster, c) }
+func KeyByIDKey(k keys.KeyID) []byte           { return key1(tagKey, k) }
+func AccountsPrefix() []byte                   { return []byte{tagAccount} }
+func WorkspacesPrefix(a keys.AccountID) []byte { return key1(tagAccountWorkspace, a) }
+func ClustersPrefix(w keys.WorkspaceID) []byte { return key1(tagWorkspaceCluster, w) }
+func ClusterKeysPrefix(c keys.ClusterID) []byte {
+	return key1(tagClusterKey, c)
+}
+
+// OwnerKeysPrefix is the prefix of the listing entries of the keys owned by
+// a workspace or an account.
+func OwnerKeysPrefix(owner id) []byte { return key1(tagOwnerKey, owner) }
+
+// Listing entries.
+func AccountWorkspaceKey(a keys.AccountID, w keys.WorkspaceID) []byte {
+	return key2(tagAccountWorkspace, a, w)
+}
+func WorkspaceClusterKey(w keys.WorkspaceID, c keys.ClusterID) []byte {
+	return key2(tagWorkspaceCluster, w, c)
+}
+func OwnerKeyKey(owner id, k keys.KeyID) []byte           { return key2(tagOwnerKey, owner, k) }
+func ClusterKeyKey(c keys.ClusterID, k keys.KeyID) []byte { return key2(tagClusterKey, c, k) }
+
+// ClusterNameKey is the uniqueness entry of a cluster name in a workspace.
+func ClusterNameKey(w keys.WorkspaceID, name string) []byte {
+	wb := w.Bytes()
+	b := make([]byte, 0, 1+keys.UUIDSize+len(name))
+	return append(append(append(b, tagClusterName), wb[:]...), name...)
+}
+
+// HashKey is the hot-path index entry of a digest prefix. It is built in a
+// caller's buffer so that a lookup need not allocate.
+func HashKey(dst *[1 + keys.PrefixSize]byte, prefix *[keys.PrefixSize]byte) []byte {
+	dst[0] = tagHash
+	copy(dst[1:], prefix[:])
+	return dst[:]
+}
+
+// LastID returns the trailing 16-byte id of a listing entry's key.
+func LastID(key []byte) ([]byte, error) {
+	if len(key) < 1+keys.UUIDSize {
+		return nil, errShort
+	}
+	return key[len(key)-keys.UUIDSize:], nil
+}

@@ -1,0 +1,126 @@
+package keys
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+const (
+	// DigestSize is the length of a digest in bytes.
+	DigestSize = sha256.Size
+	// PrefixSize is the length of the digest prefix under which a key is
+	// indexed. 128 bits: two live keys share a prefix with probability
+	// about n²/2¹²⁹, and the issuer retries on the off chance.
+	PrefixSize = 16
+	// MaxPepperSize bounds the server-side pepper.
+	MaxPepperSize = 64
+	// MinPepperSize is the shortest pepper accepted.
+	MinPepperSize = 16
+)
+
+// Digest is the stored form of a secret. It cannot be compared with ==;
+// use [Digest.Equal], which runs in constant time.
+type Digest struct {
+	_ [0]func() // not comparable: == is not constant time
+	b [DigestSize]byte
+}
+
+// DigestFromBytes copies a stored digest. It fails unless len(b) is
+// [DigestSize].
+func DigestFromBytes(b []byte) (Digest, error) {
+	var d Digest
+	if len(b) != DigestSize {
+		return d, errors.New("keys: digest has the wrong length")
+	}
+	copy(d.b[:], b)
+	return d, nil
+}
+
+// Equal reports whether d and e are equal, in constant time.
+func (d Digest) Equal(e Digest) bool {
+	return subtle.ConstantTimeCompare(d.b[:], e.b[:]) == 1
+}
+
+// EqualBytes reports whether d equals the stored digest b, in constant time.
+// It is false if b has the wrong length.
+func (d *Digest) EqualBytes(b []byte) bool {
+	return subtle.ConstantTimeCompare(d.b[:], b) == 1
+}
+
+// Prefix returns the first [PrefixSize] bytes of d: the index key.
+func (d *Digest) Prefix() *[PrefixSize]byte {
+	return (*[PrefixSize]byte)(d.b[:PrefixSize])
+}
+
+// AppendBinary appends the digest's bytes to b.
+func (d Digest) AppendBinary(b []byte) ([]byte, error) {
+	return append(b, d.b[:]...), nil
+}
+
+// String returns a short fingerprint, enough to tell digests apart in a
+// log, not the whole digest.
+func (d Digest) String() string {
+	return "sha256:" + string(appendHex(nil, d.b[:6])) + "…"
+}
+
+// Format writes the fingerprint of [Digest.String] for every verb.
+func (d Digest) Format(f fmt.State, _ rune) { io.WriteString(f, d.String()) }
+
+// LogValue makes log/slog print the fingerprint.
+func (d Digest) LogValue() slog.Value { return slog.StringValue(d.String()) }
+
+// Hasher turns secrets into digests: SHA-256 of the secret's 32 bytes, or,
+// with a pepper, HMAC-SHA-256 keyed with it. A Hasher is safe for concurrent
+// use; Digest does not allocate.
+//
+// A pepper is a server-side secret kept apart from the store (for example in
+// a secret manager), so that a copy of the store alone cannot even confirm a
+// guessed key. Changing the pepper invalidates every stored digest.
+type Hasher struct {
+	keyed      bool
+	ipad, opad [sha256.BlockSize]byte
+}
+
+// NewHasher returns a Hasher. An empty pepper means plain SHA-256; otherwise
+// the pepper must be [MinPepperSize] to [MaxPepperSize] bytes.
+func NewHasher(pepper []byte) (*Hasher, error) {
+	h := &Hasher{}
+	if len(pepper) == 0 {
+		return h, nil
+	}
+	if len(pepper) < MinPepperSize || len(pepper) > MaxPepperSize {
+		return nil, fmt.Errorf("keys: pepper must be %d to %d bytes", MinPepperSize, MaxPepperSize)
+	}
+	h.keyed = true
+	copy(h.ipad[:], pepper)
+	copy(h.opad[:], pepper)
+	for i := range h.ipad {
+		h.ipad[i] ^= 0x36
+		h.opad[i] ^= 0x5c
+	}
+	return h, nil
+}
+
+// Digest returns the digest of s.
+func (h *Hasher) Digest(s *Secret) Digest {
+	var plain [secretBytes]byte
+	defer clear(plain[:])
+	s.open(&plain)
+	if !h.keyed {
+		return Digest{b: sha256.Sum256(plain[:])}
+	}
+	// HMAC (RFC 2104) written out over fixed-size buffers, so that it does
+	// not allocate: H(opad ‖ H(ipad ‖ m)).
+	var buf [sha256.BlockSize + DigestSize]byte
+	defer clear(buf[:])
+	copy(buf[:], h.ipad[:])
+	copy(buf[sha256.BlockSize:], plain[:])
+	inner := sha256.Sum256(buf[:])
+	copy(buf[:], h.opad[:])
+	copy(buf[sha256.BlockSize:], inner[:])
+	return Digest{b: sha256.Sum256(buf[:])}
+}
