@@ -91,7 +91,7 @@ func newFixture(ctx context.Context, be backend, n int, keepSecrets bool) (*fixt
 		keep = func(i int, k *auth.IssuedKey) { f.secrets[i] = k.Secret.Reveal() }
 	}
 	start := time.Now()
-	if err := createKeys(ctx, f.engine, ws.ID, n, tmpWorkers(), keep); err != nil {
+	if err := createKeys(ctx, f.engine, ws.ID, n, runtime.GOMAXPROCS(0), keep); err != nil {
 		return nil, err
 	}
 	f.build = time.Since(start)

@@ -69,7 +69,8 @@ type Store interface {
 	// key order, over a consistent snapshot taken when Scan starts. An
 	// empty prefix scans everything. key and value are valid only during
 	// the call and must not be modified; fn may call other methods of the
-	// store. If fn returns an error, Scan stops and returns that error.
+	// store. If fn returns an error, Scan stops and returns that error. A
+	// prefix longer than MaxKeySize is ErrInvalidArgument.
 	Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error
 
 	// Commit applies b atomically: either every guard holds and every

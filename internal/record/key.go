@@ -49,6 +49,7 @@ const (
 
 // AppendKey appends the encoding of k to b.
 func AppendKey(b []byte, k *Key) []byte {
+	start := len(b)
 	b = append(b, Version, k.Kind, k.Flags)
 	for _, id := range [...][keys.UUIDSize]byte{k.ID.Bytes(), k.Account.Bytes(), k.Workspace.Bytes(), k.Cluster.Bytes()} {
 		b = append(b, id[:]...)
@@ -56,7 +57,7 @@ func AppendKey(b []byte, k *Key) []byte {
 	b = appendInt64(b, k.Created)
 	b = appendInt64(b, k.Expires)
 	b = append(b, k.Digest[:]...)
-	return seal(appendName(b, k.Name))
+	return seal(appendName(b, k.Name), start)
 }
 
 // KeyView is a checked key record read in place, without copying: the hot

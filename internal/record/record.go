@@ -34,9 +34,9 @@ var (
 	errField    = fmt.Errorf("%w: record field out of range", store.ErrCorrupt)
 )
 
-// seal appends the checksum of b to b.
-func seal(b []byte) []byte {
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+// seal appends the checksum of the record that starts at b[start:].
+func seal(b []byte, start int) []byte {
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
 }
 
 // open checks the version and checksum of a record whose fixed part is

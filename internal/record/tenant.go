@@ -14,9 +14,10 @@ const accountFixed = 1 + 8
 
 // AppendAccount appends the encoding of a to b.
 func AppendAccount(b []byte, a *Account) []byte {
+	start := len(b)
 	b = append(b, Version)
 	b = appendInt64(b, a.Created)
-	return seal(appendName(b, a.Name))
+	return seal(appendName(b, a.Name), start)
 }
 
 // DecodeAccount decodes an account record; id comes from its store key.
@@ -45,11 +46,12 @@ const workspaceFixed = 1 + keys.UUIDSize + 8
 
 // AppendWorkspace appends the encoding of w to b.
 func AppendWorkspace(b []byte, w *Workspace) []byte {
+	start := len(b)
 	b = append(b, Version)
 	ab := w.Account.Bytes()
 	b = append(b, ab[:]...)
 	b = appendInt64(b, w.Created)
-	return seal(appendName(b, w.Name))
+	return seal(appendName(b, w.Name), start)
 }
 
 // DecodeWorkspace decodes a workspace record; id comes from its store key.
@@ -91,12 +93,13 @@ const clusterFixed = 1 + 1 + 1 + 2*keys.UUIDSize + 8 + 8
 
 // AppendCluster appends the encoding of c to b.
 func AppendCluster(b []byte, c *Cluster) []byte {
+	start := len(b)
 	b = append(b, Version, c.Type, c.SASL)
 	ab, wb := c.Account.Bytes(), c.Workspace.Bytes()
 	b = append(append(b, ab[:]...), wb[:]...)
 	b = appendInt64(b, c.Created)
 	b = appendInt64(b, int64(c.Gen))
-	return seal(appendName(b, c.Name))
+	return seal(appendName(b, c.Name), start)
 }
 
 // DecodeCluster decodes a cluster record; id comes from its store key.

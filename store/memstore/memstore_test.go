@@ -84,7 +84,7 @@ func (x *index) check(phase string) {
 		x.t.Fatalf("%s: Len = %d, want %d", phase, got, want)
 	}
 	want := slices.Sorted(maps.Keys(x.set))
-	for _, prefix := range []string{"", "0", "00", "01", "1", "12", "123", "1234", "19999", "2", "3"} {
+	for _, prefix := range []string{"", "0", "01", "1", "123", "1234", "19999", "3"} {
 		var got []string
 		err := x.s.Scan(context.Background(), []byte(prefix), func(k, v []byte) error {
 			if string(v) != "v"+string(k) {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ const (
 	incrementers  = 8
 	increments    = 50
 	pairWriters   = 4
-	pairWrites    = 150
+	pairWrites    = 400
 	pairReaders   = 2
 	pairReads     = 400
 	pairScanners  = 2
@@ -86,15 +87,21 @@ func increment(s store.Store, key []byte) error {
 // ordered and sees both keys of a pair with the same value, or neither.
 func testReadersWritersScanners(t *testing.T, open opener) {
 	s := open(t)
+	var writing atomic.Int32
+	writing.Store(pairWriters)
+	busy := func(n, least int) bool { return n < least || writing.Load() > 0 }
 	var workers []func() error
 	for i := range pairWriters {
-		workers = append(workers, func() error { return writePairs(s, i) })
+		workers = append(workers, func() error {
+			defer writing.Add(-1)
+			return writePairs(s, i)
+		})
 	}
 	for i := range pairReaders {
-		workers = append(workers, func() error { return readPairs(s, i) })
+		workers = append(workers, func() error { return readPairs(s, i, busy) })
 	}
 	for i := range pairScanners {
-		workers = append(workers, func() error { return scanPairs(s, i) })
+		workers = append(workers, func() error { return scanPairs(s, i, busy) })
 	}
 	parallel(t, workers)
 	got := scan(t, s, "")
@@ -103,6 +110,7 @@ func testReadersWritersScanners(t *testing.T, open opener) {
 	}
 }
 
+// pairKeys returns the two keys of pair i.
 func pairKeys(i int) (a, b []byte) {
 	return fmt.Appendf(nil, "pair/%02d/a", i), fmt.Appendf(nil, "pair/%02d/b", i)
 }
@@ -139,11 +147,12 @@ func writePairs(s store.Store, id int) error {
 	return nil
 }
 
-// readPairs reads random keys of pairs.
-func readPairs(s store.Store, id int) error {
+// readPairs reads random keys of pairs, at least pairReads times and as
+// long as writers are busy.
+func readPairs(s store.Store, id int, busy func(n, least int) bool) error {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(uint64(id), 2))
-	for range pairReads {
+	for n := 0; busy(n, pairReads); n++ {
 		ka, kb := pairKeys(rng.IntN(pairCount))
 		k := ka
 		if rng.IntN(2) == 0 {
@@ -161,11 +170,12 @@ func readPairs(s store.Store, id int) error {
 }
 
 // scanPairs scans every pair, reading some keys back from inside the scan,
-// and checks each scan's snapshot.
-func scanPairs(s store.Store, id int) error {
+// and checks each scan's snapshot; it scans at least pairScans times and as
+// long as writers are busy.
+func scanPairs(s store.Store, id int, busy func(n, least int) bool) error {
 	ctx := context.Background()
 	prefixes := []string{"", "pair/", "pair/0"}
-	for n := range pairScans {
+	for n := 0; busy(n, pairScans); n++ {
 		prefix := prefixes[(n+id)%len(prefixes)]
 		var got []kv
 		err := s.Scan(ctx, []byte(prefix), func(k, v []byte) error {

@@ -24,6 +24,20 @@ var scanTests = []test{
 	{"Values", testScanValues},
 	{"FnError", testScanFnError},
 	{"WritesFromFn", testScanWritesFromFn},
+	{"LongPrefix", testScanLongPrefix},
+}
+
+// testScanLongPrefix checks that a prefix longer than any key can be is
+// refused, and fn never called.
+func testScanLongPrefix(t *testing.T, open opener) {
+	s := open(t)
+	err := s.Scan(context.Background(), make([]byte, store.MaxKeySize+1), func(_, _ []byte) error {
+		t.Fatal("fn called for an over-long prefix")
+		return nil
+	})
+	if !errors.Is(err, store.ErrInvalidArgument) {
+		t.Fatalf("Scan with a prefix of MaxKeySize+1 bytes = %v, want ErrInvalidArgument", err)
+	}
 }
 
 func testScanEmptyStore(t *testing.T, open opener) {
