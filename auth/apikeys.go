@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/streamauth/streamauth/cluster"
@@ -146,6 +147,10 @@ func (e *Engine) DeleteKey(ctx context.Context, id keys.KeyID) error {
 	})
 }
 
+// maxExpiry is the latest expiry a key record can hold: expiries are
+// stored as Unix nanoseconds.
+var maxExpiry = time.Unix(0, math.MaxInt64)
+
 // newKey is a checked key spec, resolved to what is stored.
 type newKey struct {
 	kind       Kind
@@ -167,6 +172,9 @@ func (e *Engine) checkKeySpec(spec KeySpec) (newKey, error) {
 	if !spec.ExpiresAt.IsZero() {
 		if !spec.ExpiresAt.After(e.now()) {
 			return newKey{}, invalid("expiry is not in the future", nil)
+		}
+		if spec.ExpiresAt.After(maxExpiry) || !spec.ExpiresAt.After(time.Unix(0, 0)) {
+			return newKey{}, invalid("expiry past 2262 (a zero ExpiresAt means never)", nil)
 		}
 		nk.expires = spec.ExpiresAt.UnixNano()
 	}

@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -621,6 +623,36 @@ func TestKindString(t *testing.T) {
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", uint8(k), got, want)
+		}
+	}
+}
+
+func TestFarFutureExpiry(t *testing.T) {
+	v := newEngine(t)
+	a := v.account("acme")
+	ws := v.workspace(a.ID, "prod")
+	last := time.Unix(0, math.MaxInt64)
+	k, err := v.e.CreateApplicationKey(v.ctx, ws.ID, "akn_longlived", last)
+	if err != nil {
+		t.Fatalf("expiry at the last representable instant: %v", err)
+	}
+	if !k.Key.ExpiresAt.Equal(last) {
+		t.Errorf("expiry reads back %v, want %v", k.Key.ExpiresAt, last)
+	}
+	if _, err := v.e.Authenticate(v.ctx, k.Secret.Reveal()); err != nil {
+		t.Errorf("Authenticate of a key expiring in 2262: %v", err)
+	}
+	for _, exp := range []time.Time{
+		last.Add(time.Nanosecond),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		before := v.st.Len()
+		_, err := v.e.CreateApplicationKey(v.ctx, ws.ID, "akn_longlived", exp)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("expiry %v: got %v, want ErrInvalidArgument", exp, err)
+		}
+		if v.st.Len() != before {
+			t.Errorf("expiry %v: refused create wrote to the store", exp)
 		}
 	}
 }

@@ -137,7 +137,8 @@ type KeySpec struct {
 	Account keys.AccountID
 	Grant   Grant
 	// ExpiresAt, if not zero, is when the key stops authenticating. It
-	// must be in the future.
+	// must be in the future and no later than the year 2262; the zero
+	// time means the key never expires.
 	ExpiresAt time.Time
 }
 

@@ -50,8 +50,8 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	step("issued application key %s %s: secret %s… (shown once; printed here as %v)",
-		app.Key.ID, app.Key.Name, app.Secret.Reveal()[:12], app.Secret)
+	step("issued application key %s %s; its secret is shown once, to its owner, and prints as %v",
+		app.Key.ID, app.Key.Name, app.Secret)
 
 	east, err := e.CreateCluster(ctx, ws.ID, auth.ClusterSpec{Name: "orders-east", Type: cluster.BYOC})
 	if err != nil {
