@@ -107,11 +107,7 @@ func (e *Engine) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 		return nil, invalid("unknown key kind", nil)
 	}
 	var out []Key
-	err := e.scanIDs(ctx, prefix, func(b []byte) error {
-		var id keys.KeyID
-		if err := id.SetBytes(b); err != nil {
-			return err
-		}
+	err := scanIDs(ctx, e, prefix, func(id keys.KeyID) error {
 		rec, err := e.readKey(ctx, id)
 		if err != nil {
 			return err
@@ -278,7 +274,7 @@ func (e *Engine) putKey(b *store.Batch, nk *newKey) (IssuedKey, error) {
 	byID := record.KeyByIDKey(id)
 	b.RequireAbsent(hashKey).RequireAbsent(byID)
 	b.Put(hashKey, record.AppendKey(nil, &rec))
-	b.Put(byID, append([]byte(nil), d.Prefix()[:]...))
+	b.Put(byID, record.AppendKeyMeta(nil, &rec))
 	b.Put(ownerKeyKey(&rec), nil)
 	if !rec.Cluster.IsZero() {
 		b.Put(record.ClusterKeyKey(rec.Cluster, id), nil)
@@ -298,27 +294,30 @@ func (e *Engine) readKey(ctx context.Context, id keys.KeyID) (storedKey, error) 
 	if id.IsZero() {
 		return storedKey{}, invalid("no key id", nil)
 	}
-	prefix, err := e.get(ctx, record.KeyByIDKey(id), "key")
+	meta, err := e.get(ctx, record.KeyByIDKey(id), "key")
 	if err != nil {
 		return storedKey{}, err
 	}
-	if len(prefix) != keys.PrefixSize {
-		return storedKey{}, fmt.Errorf("%w: key id entry has the wrong length", store.ErrCorrupt)
+	prefix, err := record.MetaPrefix(meta)
+	if err != nil {
+		return storedKey{}, err
 	}
 	var hk [1 + keys.PrefixSize]byte
-	hashKey := record.HashKey(&hk, (*[keys.PrefixSize]byte)(prefix))
-	raw, err := e.s.Get(ctx, hashKey)
-	if err != nil {
+	hashKey := record.HashKey(&hk, prefix)
+	hot, err := e.s.Get(ctx, hashKey)
+	if isNotFound(err) {
 		return storedKey{}, fmt.Errorf("auth: key id entry without its record: %w", store.ErrCorrupt)
+	} else if err != nil {
+		return storedKey{}, err
 	}
-	rec, err := record.DecodeKey(raw)
+	rec, err := record.DecodeKey(hot, meta)
 	if err != nil {
 		return storedKey{}, err
 	}
 	if rec.ID != id {
 		return storedKey{}, fmt.Errorf("%w: key record under another id", store.ErrCorrupt)
 	}
-	return storedKey{Key: rec, hashKey: append([]byte(nil), hashKey...), hashRaw: raw, byIDRaw: prefix}, nil
+	return storedKey{Key: rec, hashKey: append([]byte(nil), hashKey...), hashRaw: hot, byIDRaw: meta}, nil
 }
 
 // deleteKey adds the deletion of every record of a key to b, guarded on

@@ -49,14 +49,13 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 }
 
 func principalOf(v record.KeyView) Principal {
-	p := Principal{
+	return Principal{
+		Key:        keys.KeyIDFromArray(v.ID()),
 		Kind:       Kind(v.Kind()),
+		Account:    keys.AccountIDFromArray(v.Account()),
+		Workspace:  keys.WorkspaceIDFromArray(v.Workspace()),
+		Cluster:    keys.ClusterIDFromArray(v.Cluster()),
 		AnyCluster: v.Flags()&record.FlagAnyCluster != 0,
 		ExpiresAt:  timeOf(v.Expires()),
 	}
-	v.ID(&p.Key)
-	v.Account(&p.Account)
-	v.Workspace(&p.Workspace)
-	v.Cluster(&p.Cluster)
-	return p
 }

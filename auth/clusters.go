@@ -98,11 +98,7 @@ func (e *Engine) ListClusters(ctx context.Context, ws keys.WorkspaceID) ([]Clust
 		return nil, err
 	}
 	var out []Cluster
-	err := e.scanIDs(ctx, record.ClustersPrefix(ws), func(b []byte) error {
-		var id keys.ClusterID
-		if err := id.SetBytes(b); err != nil {
-			return err
-		}
+	err := scanIDs(ctx, e, record.ClustersPrefix(ws), func(id keys.ClusterID) error {
 		rec, _, err := e.readCluster(ctx, id)
 		if err != nil {
 			return err
@@ -148,11 +144,7 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 		// The guard on the cluster record, whose generation every bound key
 		// creation or deletion changes, makes the scan below exact.
 		b.RequireValue(ck, raw)
-		err = e.scanIDs(ctx, record.ClusterKeysPrefix(id), func(kb []byte) error {
-			var kid keys.KeyID
-			if err := kid.SetBytes(kb); err != nil {
-				return err
-			}
+		err = scanIDs(ctx, e, record.ClusterKeysPrefix(id), func(kid keys.KeyID) error {
 			k, err := e.readKey(ctx, kid)
 			if err != nil {
 				return err

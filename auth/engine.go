@@ -130,10 +130,14 @@ func (e *Engine) get(ctx context.Context, key []byte, what string) ([]byte, erro
 
 // scanIDs calls fn with the trailing id of every listing entry under
 // prefix, in order.
-func (e *Engine) scanIDs(ctx context.Context, prefix []byte, fn func(id []byte) error) error {
+func scanIDs[K keys.Kind](ctx context.Context, e *Engine, prefix []byte, fn func(keys.ID[K]) error) error {
 	return e.s.Scan(ctx, prefix, func(k, _ []byte) error {
-		id, err := record.LastID(k)
+		b, err := record.LastID(k)
 		if err != nil {
+			return err
+		}
+		var id keys.ID[K]
+		if err := id.SetBytes(b); err != nil {
 			return err
 		}
 		return fn(id)

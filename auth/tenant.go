@@ -101,11 +101,7 @@ func (e *Engine) ListWorkspaces(ctx context.Context, account keys.AccountID) ([]
 		return nil, err
 	}
 	var out []Workspace
-	err := e.scanIDs(ctx, record.WorkspacesPrefix(account), func(b []byte) error {
-		var id keys.WorkspaceID
-		if err := id.SetBytes(b); err != nil {
-			return err
-		}
+	err := scanIDs(ctx, e, record.WorkspacesPrefix(account), func(id keys.WorkspaceID) error {
 		rec, _, err := e.readWorkspace(ctx, id)
 		if err != nil {
 			return err

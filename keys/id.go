@@ -71,15 +71,25 @@ func NewClusterID() (ClusterID, error)       { return NewID[clusterKind]() }
 func NewKeyID() (KeyID, error)               { return NewID[keyKind]() }
 func NewCredentialID() (CredentialID, error) { return NewID[credentialKind]() }
 
+// Identifiers from their binary form, as stored; an all-zero array is the
+// zero ID.
+func AccountIDFromArray(b [UUIDSize]byte) AccountID       { return ID[accountKind]{b: b} }
+func WorkspaceIDFromArray(b [UUIDSize]byte) WorkspaceID   { return ID[workspaceKind]{b: b} }
+func ClusterIDFromArray(b [UUIDSize]byte) ClusterID       { return ID[clusterKind]{b: b} }
+func KeyIDFromArray(b [UUIDSize]byte) KeyID               { return ID[keyKind]{b: b} }
+func CredentialIDFromArray(b [UUIDSize]byte) CredentialID { return ID[credentialKind]{b: b} }
+
 // SetBytes sets id from its 16-byte binary form, as stored. It fails, leaving
 // id unchanged, if b has the wrong length. An all-zero b sets the zero ID.
 func (id *ID[K]) SetBytes(b []byte) error {
 	if len(b) != UUIDSize {
-		return fmt.Errorf("%w: binary form has the wrong length", ErrMalformedID)
+		return errIDLength
 	}
-	copy(id.b[:], b)
+	id.b = [UUIDSize]byte(b)
 	return nil
 }
+
+var errIDLength = fmt.Errorf("%w: binary form has the wrong length", ErrMalformedID)
 
 // ParseID parses the text of an identifier of kind K. It accepts exactly the
 // canonical form: the kind's prefix, then a UUID in lowercase hex with

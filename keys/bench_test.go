@@ -1,0 +1,50 @@
+package keys
+
+import "testing"
+
+func BenchmarkParseSecret(b *testing.B) {
+	s, err := NewSecret()
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := s.Reveal()
+	bad := text[:len(text)-1] + string("0123456789abcdef"[(hexValue[text[len(text)-1]]+1)%16])
+	b.Run("valid", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseSecret(text); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("checksum", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseSecret(bad); err == nil {
+				b.Fatal("accepted")
+			}
+		}
+	})
+}
+
+func BenchmarkDigest(b *testing.B) {
+	s, err := NewSecret()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		pepper []byte
+	}{{"sha256", nil}, {"hmac", make([]byte, 32)}} {
+		h, err := NewHasher(tc.pepper)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.Digest(&s)
+			}
+		})
+	}
+}
