@@ -184,10 +184,10 @@ func FuzzDecodeCluster(f *testing.F) {
 	})
 }
 
-// FuzzDecodeKey checks DecodeKey and ViewKey together: they accept the same
-// inputs, and the view's accessors read the same fields DecodeKey returns.
-func FuzzDecodeKey(f *testing.F) {
-	var encs [][]byte
+// recordKeys are the keys the key targets' seeds are built from: each kind,
+// each name, distinct digests.
+func recordKeys() []record.Key {
+	var ks []record.Key
 	for i, name := range recordNames {
 		k := record.Key{
 			Kind: uint8(record.KindAccount + i%3), Flags: uint8(i & record.FlagAnyCluster),
@@ -202,49 +202,189 @@ func FuzzDecodeKey(f *testing.F) {
 			recordSetID(&k.Cluster, 0x30)
 		}
 		copy(k.Digest[:], recordSeq(byte(0xa0+i), keys.DigestSize))
-		encs = append(encs, record.AppendKey(nil, &k))
+		ks = append(ks, k)
 	}
-	const nameOff = 3 + 4*16 + 8 + 8 + keys.DigestSize
-	recordSeeds(f, encs, nameOff)
-	// Kinds out of range, with a valid checksum.
-	for _, kind := range []byte{0, 4, 255} {
-		body := bytes.Clone(encs[0][:len(encs[0])-4])
-		body[1] = kind
-		f.Add(body, true)
+	return append(ks, record.Key{Kind: record.KindAccount})
+}
+
+// Offsets in the key records' bodies, written out here from the layout
+// rather than taken from the package.
+const (
+	recordHotKindOff  = 1
+	recordHotLen      = 3 + 4*keys.UUIDSize + 8 + keys.DigestSize
+	recordMetaNameOff = 1 + keys.PrefixSize + 8
+)
+
+// recordKeyFromView builds the key a hot record holds, Created and Name
+// left zero.
+func recordKeyFromView(t *testing.T, v record.KeyView) record.Key {
+	t.Helper()
+	k := record.Key{
+		Kind: v.Kind(), Flags: v.Flags(), Expires: v.Expires(),
+		ID:        keys.KeyIDFromArray(v.ID()),
+		Account:   keys.AccountIDFromArray(v.Account()),
+		Workspace: keys.WorkspaceIDFromArray(v.Workspace()),
+		Cluster:   keys.ClusterIDFromArray(v.Cluster()),
 	}
-	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
-		in := recordInput(b, reseal)
-		k, err := record.DecodeKey(in)
-		v, verr := record.ViewKey(in)
-		if (err == nil) != (verr == nil) {
-			t.Fatalf("DecodeKey: %v; ViewKey: %v", err, verr)
+	if n := copy(k.Digest[:], v.Digest()); n != keys.DigestSize || len(v.Digest()) != keys.DigestSize {
+		t.Fatalf("Digest() is %d bytes, want %d", len(v.Digest()), keys.DigestSize)
+	}
+	return k
+}
+
+// FuzzDecodeKey checks DecodeKey on a pair of records, and ViewKey and
+// MetaPrefix with it. With reseal true both inputs are record bodies and get
+// their checksums.
+//
+// Property: nothing panics; each refusal wraps store.ErrCorrupt; DecodeKey
+// accepts exactly when ViewKey accepts the hot record, MetaPrefix accepts
+// the meta record, and the prefix it returns is the hot record's digest
+// prefix; and when DecodeKey accepts, AppendKey and AppendKeyMeta of what
+// it returned give back both inputs exactly, and the view's accessors read
+// the same fields.
+func FuzzDecodeKey(f *testing.F) {
+	ks := recordKeys()
+	body := func(enc []byte) []byte { return bytes.Clone(enc[:len(enc)-4]) }
+	for i := range ks {
+		hot, meta := record.AppendKey(nil, &ks[i]), record.AppendKeyMeta(nil, &ks[i])
+		hb, mb := body(hot), body(meta)
+		f.Add(hot, meta, false)
+		f.Add(hb, mb, true)
+
+		// Each record corrupt, the other valid.
+		for _, c := range []struct {
+			enc, body []byte
+			other     func(b []byte, reseal bool)
+		}{
+			{hot, hb, func(b []byte, reseal bool) {
+				if reseal {
+					f.Add(b, mb, true)
+				} else {
+					f.Add(b, meta, false)
+				}
+			}},
+			{meta, mb, func(b []byte, reseal bool) {
+				if reseal {
+					f.Add(hb, b, true)
+				} else {
+					f.Add(hot, b, false)
+				}
+			}},
+		} {
+			flipped := bytes.Clone(c.enc)
+			flipped[len(flipped)/2] ^= 0x04
+			c.other(flipped, false)
+			c.other(c.enc[:len(c.enc)-1], false)
+			c.other(append(bytes.Clone(c.enc), 0), false)
+			v2 := bytes.Clone(c.body)
+			v2[0] = 2
+			c.other(v2, true)
+			c.other(c.body[:len(c.body)-1], true)
+			c.other(append(bytes.Clone(c.body), 'x'), true)
+		}
+		// A wrong name length in the meta record.
+		long := bytes.Clone(mb)
+		long[recordMetaNameOff]++
+		f.Add(hb, long, true)
+		// Kinds out of range in the hot record.
+		for _, kind := range []byte{0, 4, 255} {
+			kb := bytes.Clone(hb)
+			kb[recordHotKindOff] = kind
+			f.Add(kb, mb, true)
+		}
+		// The hot record followed by a name, as before the split.
+		f.Add(append(append(bytes.Clone(hb), byte(len(ks[i].Name))), ks[i].Name...), mb, true)
+		// The meta record of another key, of another digest prefix.
+		j := (i + 1) % len(ks)
+		f.Add(hot, record.AppendKeyMeta(nil, &ks[j]), false)
+		// A prefix flip in the meta record, caught only by the pairing.
+		pf := bytes.Clone(mb)
+		pf[1] ^= 0x80
+		f.Add(hb, pf, true)
+		// The records swapped.
+		f.Add(meta, hot, false)
+	}
+	f.Add([]byte(nil), []byte(nil), false)
+	f.Add([]byte(nil), []byte(nil), true)
+	f.Add([]byte{record.Version}, []byte{record.Version}, true)
+	f.Fuzz(func(t *testing.T, hot, meta []byte, reseal bool) {
+		hotIn, metaIn := recordInput(hot, reseal), recordInput(meta, reseal)
+		k, err := record.DecodeKey(hotIn, metaIn)
+		v, verr := record.ViewKey(hotIn)
+		p, perr := record.MetaPrefix(metaIn)
+		if verr != nil {
+			recordCheckRefusal(t, hotIn, verr)
+		}
+		if perr != nil {
+			recordCheckRefusal(t, metaIn, perr)
+			if p != nil {
+				t.Fatalf("MetaPrefix(%x) = %x with error %v", metaIn, *p, perr)
+			}
+		}
+		wantOK := verr == nil && perr == nil && bytes.Equal(p[:], v.Digest()[:keys.PrefixSize])
+		if (err == nil) != wantOK {
+			t.Fatalf("DecodeKey(%x, %x): %v; ViewKey: %v; MetaPrefix: %v", hotIn, metaIn, err, verr, perr)
 		}
 		if err != nil {
-			recordCheckRefusal(t, in, err)
-			recordCheckRefusal(t, in, verr)
+			recordCheckRefusal(t, hotIn, err)
 			return
 		}
 		if k.Kind < record.KindAccount || k.Kind > record.KindAgent {
 			t.Fatalf("accepted kind %d", k.Kind)
 		}
-		recordCheckSame(t, in, record.AppendKey(nil, &k))
-		if vk := v.Key(); vk != k {
-			t.Fatalf("ViewKey(...).Key() = %+v, DecodeKey = %+v", vk, k)
+		recordCheckSame(t, hotIn, record.AppendKey(nil, &k))
+		recordCheckSame(t, metaIn, record.AppendKeyMeta(nil, &k))
+		vk := recordKeyFromView(t, v)
+		vk.Created, vk.Name = k.Created, k.Name
+		if vk != k {
+			t.Fatalf("the KeyView accessors read %+v, DecodeKey %+v", vk, k)
 		}
-		var (
-			id keys.KeyID
-			ac keys.AccountID
-			ws keys.WorkspaceID
-			cl keys.ClusterID
-		)
-		v.ID(&id)
-		v.Account(&ac)
-		v.Workspace(&ws)
-		v.Cluster(&cl)
-		if v.Kind() != k.Kind || v.Flags() != k.Flags || v.Created() != k.Created || v.Expires() != k.Expires ||
-			!bytes.Equal(v.Digest(), k.Digest[:]) || v.Name() != k.Name ||
-			id != k.ID || ac != k.Account || ws != k.Workspace || cl != k.Cluster {
-			t.Fatalf("a KeyView accessor disagrees with DecodeKey %+v", k)
+	})
+}
+
+// FuzzViewKey checks ViewKey on one hot record. Property: it never panics;
+// it refuses with store.ErrCorrupt, and then DecodeKey refuses the record
+// with any meta record; or it accepts a record of the hot record's length
+// and a kind in range, AppendKey of what its accessors read gives back the
+// input exactly, and DecodeKey accepts it with a meta record of its digest
+// prefix.
+func FuzzViewKey(f *testing.F) {
+	var encs [][]byte
+	for _, k := range recordKeys() {
+		encs = append(encs, record.AppendKey(nil, &k))
+	}
+	recordSeeds(f, encs, recordHotKindOff)
+	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
+		in := recordInput(b, reseal)
+		v, err := record.ViewKey(in)
+		if err != nil {
+			recordCheckRefusal(t, in, err)
+			// Not even a meta record of the prefix this record would have
+			// makes it acceptable.
+			var mk record.Key
+			if len(in) >= recordHotLen {
+				copy(mk.Digest[:], in[recordHotLen-keys.DigestSize:recordHotLen])
+			}
+			if dk, derr := record.DecodeKey(in, record.AppendKeyMeta(nil, &mk)); derr == nil {
+				t.Fatalf("ViewKey refused %x (%v), DecodeKey accepted it as %+v", in, err, dk)
+			}
+			return
+		}
+		if len(in) != recordHotLen+4 {
+			t.Fatalf("accepted a hot record of %d bytes", len(in))
+		}
+		if v.Kind() < record.KindAccount || v.Kind() > record.KindAgent {
+			t.Fatalf("accepted kind %d", v.Kind())
+		}
+		k := recordKeyFromView(t, v)
+		recordCheckSame(t, in, record.AppendKey(nil, &k))
+		k.Created, k.Name = 1<<40, "fuzz"
+		dk, err := record.DecodeKey(in, record.AppendKeyMeta(nil, &k))
+		if err != nil {
+			t.Fatalf("ViewKey accepted %x, DecodeKey refused it: %v", in, err)
+		}
+		if dk != k {
+			t.Fatalf("DecodeKey = %+v, the view reads %+v", dk, k)
 		}
 	})
 }

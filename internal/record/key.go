@@ -33,7 +33,16 @@ type Key struct {
 	Name      string
 }
 
-// Offsets of the fixed part of a key record.
+// A key is stored as two records:
+//
+//   - the hot record, under the digest prefix (tag H), read by every
+//     authentication: everything needed to build the principal and check
+//     the digest, and nothing else, so that it fits in two cache lines;
+//   - the meta record, under the key id (tag K): the digest prefix that
+//     finds the hot record, and what only listings need (creation time,
+//     name).
+
+// Offsets of the hot record.
 const (
 	keyOffKind      = 1
 	keyOffFlags     = 2
@@ -41,40 +50,54 @@ const (
 	keyOffAccount   = keyOffID + keys.UUIDSize
 	keyOffWorkspace = keyOffAccount + keys.UUIDSize
 	keyOffCluster   = keyOffWorkspace + keys.UUIDSize
-	keyOffCreated   = keyOffCluster + keys.UUIDSize
-	keyOffExpires   = keyOffCreated + 8
+	keyOffExpires   = keyOffCluster + keys.UUIDSize
 	keyOffDigest    = keyOffExpires + 8
-	keyFixed        = keyOffDigest + keys.DigestSize
+	keyHotLen       = keyOffDigest + keys.DigestSize
 )
 
-// AppendKey appends the encoding of k to b.
+// Offsets of the meta record.
+const (
+	metaOffPrefix  = 1
+	metaOffCreated = metaOffPrefix + keys.PrefixSize
+	metaFixed      = metaOffCreated + 8
+)
+
+// AppendKey appends the hot record of k to b.
 func AppendKey(b []byte, k *Key) []byte {
 	start := len(b)
 	b = append(b, Version, k.Kind, k.Flags)
 	for _, id := range [...][keys.UUIDSize]byte{k.ID.Bytes(), k.Account.Bytes(), k.Workspace.Bytes(), k.Cluster.Bytes()} {
 		b = append(b, id[:]...)
 	}
-	b = appendInt64(b, k.Created)
 	b = appendInt64(b, k.Expires)
 	b = append(b, k.Digest[:]...)
+	return seal(b, start)
+}
+
+// AppendKeyMeta appends the meta record of k to b.
+func AppendKeyMeta(b []byte, k *Key) []byte {
+	start := len(b)
+	b = append(b, Version)
+	b = append(b, k.Digest[:keys.PrefixSize]...)
+	b = appendInt64(b, k.Created)
 	return seal(appendName(b, k.Name), start)
 }
 
-// KeyView is a checked key record read in place, without copying: the hot
-// path reads the few fields it needs from it and allocates nothing.
+// KeyView is a checked hot key record read in place, without copying: the
+// hot path reads the few fields it needs from it and allocates nothing.
 type KeyView struct {
 	body []byte
 }
 
-// ViewKey checks a key record's version, checksum, length and kind and
+// ViewKey checks a hot key record's version, checksum, length and kind and
 // returns a view of it. It does not allocate.
 func ViewKey(b []byte) (KeyView, error) {
-	body, err := open(b, keyFixed)
+	body, err := open(b, keyHotLen)
 	if err != nil {
 		return KeyView{}, err
 	}
-	if _, err := nameAt(body, keyFixed); err != nil {
-		return KeyView{}, err
+	if len(body) != keyHotLen {
+		return KeyView{}, errLength
 	}
 	if k := body[keyOffKind]; k < KindAccount || k > KindAgent {
 		return KeyView{}, errField
@@ -82,47 +105,60 @@ func ViewKey(b []byte) (KeyView, error) {
 	return KeyView{body: body}, nil
 }
 
-func (v KeyView) Kind() uint8        { return v.body[keyOffKind] }
-func (v KeyView) Flags() uint8       { return v.body[keyOffFlags] }
-func (v KeyView) Created() int64     { return int64At(v.body, keyOffCreated) }
-func (v KeyView) Expires() int64     { return int64At(v.body, keyOffExpires) }
-func (v KeyView) Digest() []byte     { return v.body[keyOffDigest:keyFixed] }
-func (v KeyView) ID(dst *keys.KeyID) { dst.SetBytes(v.body[keyOffID:keyOffAccount]) }
-func (v KeyView) Account(dst *keys.AccountID) {
-	dst.SetBytes(v.body[keyOffAccount:keyOffWorkspace])
-}
-func (v KeyView) Workspace(dst *keys.WorkspaceID) {
-	dst.SetBytes(v.body[keyOffWorkspace:keyOffCluster])
-}
-func (v KeyView) Cluster(dst *keys.ClusterID) {
-	dst.SetBytes(v.body[keyOffCluster:keyOffCreated])
-}
+func (v KeyView) Kind() uint8    { return v.body[keyOffKind] }
+func (v KeyView) Flags() uint8   { return v.body[keyOffFlags] }
+func (v KeyView) Expires() int64 { return int64At(v.body, keyOffExpires) }
+func (v KeyView) Digest() []byte { return v.body[keyOffDigest:keyHotLen] }
 
-// Name returns a copy of the key's name.
-func (v KeyView) Name() string { return string(v.body[keyFixed+1:]) }
-
-// Key copies the whole record out of the view.
-func (v KeyView) Key() Key {
-	k := Key{
-		Kind:    v.Kind(),
-		Flags:   v.Flags(),
-		Created: v.Created(),
-		Expires: v.Expires(),
-		Name:    v.Name(),
-	}
-	v.ID(&k.ID)
-	v.Account(&k.Account)
-	v.Workspace(&k.Workspace)
-	v.Cluster(&k.Cluster)
-	copy(k.Digest[:], v.Digest())
-	return k
+// The ids, as arrays.
+func (v KeyView) ID() [keys.UUIDSize]byte      { return [keys.UUIDSize]byte(v.body[keyOffID:]) }
+func (v KeyView) Account() [keys.UUIDSize]byte { return [keys.UUIDSize]byte(v.body[keyOffAccount:]) }
+func (v KeyView) Workspace() [keys.UUIDSize]byte {
+	return [keys.UUIDSize]byte(v.body[keyOffWorkspace:])
 }
+func (v KeyView) Cluster() [keys.UUIDSize]byte { return [keys.UUIDSize]byte(v.body[keyOffCluster:]) }
 
-// DecodeKey decodes a key record.
-func DecodeKey(b []byte) (Key, error) {
-	v, err := ViewKey(b)
+// DecodeKey decodes a key from its hot and meta records, and checks that
+// they belong together.
+func DecodeKey(hot, meta []byte) (Key, error) {
+	v, err := ViewKey(hot)
 	if err != nil {
 		return Key{}, err
 	}
-	return v.Key(), nil
+	body, err := open(meta, metaFixed)
+	if err != nil {
+		return Key{}, err
+	}
+	name, err := nameAt(body, metaFixed)
+	if err != nil {
+		return Key{}, err
+	}
+	if string(body[metaOffPrefix:metaOffCreated]) != string(v.Digest()[:keys.PrefixSize]) {
+		return Key{}, errMismatch
+	}
+	k := Key{
+		Kind:    v.Kind(),
+		Flags:   v.Flags(),
+		Created: int64At(body, metaOffCreated),
+		Expires: v.Expires(),
+		Name:    string(name),
+	}
+	k.ID = keys.KeyIDFromArray(v.ID())
+	k.Account = keys.AccountIDFromArray(v.Account())
+	k.Workspace = keys.WorkspaceIDFromArray(v.Workspace())
+	k.Cluster = keys.ClusterIDFromArray(v.Cluster())
+	copy(k.Digest[:], v.Digest())
+	return k, nil
+}
+
+// MetaPrefix returns the digest prefix a meta record points at.
+func MetaPrefix(meta []byte) (*[keys.PrefixSize]byte, error) {
+	body, err := open(meta, metaFixed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := nameAt(body, metaFixed); err != nil {
+		return nil, err
+	}
+	return (*[keys.PrefixSize]byte)(body[metaOffPrefix:metaOffCreated]), nil
 }

@@ -12,8 +12,8 @@ import "github.com/streamauth/streamauth/keys"
 //	C cluster              → Cluster
 //	c ws cluster           → (empty)        clusters of a workspace
 //	n ws name              → cluster id     cluster names, unique per workspace
-//	H digest[:16]          → Key            the hot-path index: one read per lookup
-//	K key                  → digest[:16]    keys by id
+//	H digest[:16]          → hot key record the hot-path index: one read per lookup
+//	K key                  → key meta       keys by id: digest prefix, created, name
 //	k owner key            → (empty)        keys of a workspace or an account
 //	g cluster key          → (empty)        agent keys bound to one cluster
 //	m                      → format version of the whole store

@@ -32,6 +32,7 @@ var (
 	errChecksum = fmt.Errorf("%w: record checksum mismatch", store.ErrCorrupt)
 	errLength   = fmt.Errorf("%w: record length mismatch", store.ErrCorrupt)
 	errField    = fmt.Errorf("%w: record field out of range", store.ErrCorrupt)
+	errMismatch = fmt.Errorf("%w: records of one key disagree", store.ErrCorrupt)
 )
 
 // seal appends the checksum of the record that starts at b[start:].

@@ -134,59 +134,154 @@ func drawKey(t *rapid.T) Key {
 	return k
 }
 
+// keyHot is what a hot key record holds: a Key without Created and Name,
+// with the ids as the arrays KeyView returns.
+type keyHot struct {
+	Kind, Flags                     uint8
+	ID, Account, Workspace, Cluster [keys.UUIDSize]byte
+	Expires                         int64
+	Digest                          [keys.DigestSize]byte
+}
+
+func hotOf(k *Key) keyHot {
+	return keyHot{
+		Kind: k.Kind, Flags: k.Flags,
+		ID: k.ID.Bytes(), Account: k.Account.Bytes(), Workspace: k.Workspace.Bytes(), Cluster: k.Cluster.Bytes(),
+		Expires: k.Expires, Digest: k.Digest,
+	}
+}
+
+// viewHot reads every accessor of v.
+func viewHot(t tb, v KeyView) keyHot {
+	t.Helper()
+	d := v.Digest()
+	if len(d) != keys.DigestSize {
+		t.Fatalf("Digest() is %d bytes, want %d", len(d), keys.DigestSize)
+	}
+	return keyHot{
+		Kind: v.Kind(), Flags: v.Flags(),
+		ID: v.ID(), Account: v.Account(), Workspace: v.Workspace(), Cluster: v.Cluster(),
+		Expires: v.Expires(), Digest: [keys.DigestSize]byte(d),
+	}
+}
+
+// hotPrefix returns the digest prefix held by a hot record that ViewKey
+// accepted.
+func hotPrefix(v KeyView) [keys.PrefixSize]byte {
+	return [keys.PrefixSize]byte(v.Digest())
+}
+
 // sample is one drawn record: its value, its encoding, and a decoder that
-// supplies the id a real caller takes from the store key.
+// supplies what a real caller takes from elsewhere (the id from the store
+// key; for a key record, its other record).
 type sample struct {
 	v      any
 	enc    []byte
 	name   string
-	decode func([]byte) (any, error)
+	decode func(t tb, b []byte) (any, error)
 }
 
-// codec abstracts over the four record types so that each property is
-// written once.
+// codec abstracts over the record types so that each property is written
+// once.
 type codec struct {
-	name    string
-	nameOff int // offset of the name's length byte: the fixed part's size
+	name string
+	// nameOff is the offset of the name's length byte (the fixed part's
+	// size), or -1 for a record without a name.
+	nameOff int
+	// fixed is the body length of a record without a name.
+	fixed int
+	// inPlace marks a decoder that reads its input in place by design.
+	inPlace bool
 	draw    func(t *rapid.T) sample
 }
 
+// wantLen is the length of the encoding of s.
+func (c codec) wantLen(s sample) int {
+	if c.nameOff < 0 {
+		return c.fixed + crcSize
+	}
+	return c.nameOff + 1 + len(s.name) + crcSize
+}
+
 var codecs = []codec{
-	{"Account", accountFixed, func(t *rapid.T) sample {
+	{"Account", accountFixed, 0, false, func(t *rapid.T) sample {
 		a := drawAccount(t)
-		return sample{a, AppendAccount(nil, &a), a.Name, func(b []byte) (any, error) { return DecodeAccount(a.ID, b) }}
+		return sample{a, AppendAccount(nil, &a), a.Name, func(_ tb, b []byte) (any, error) { return DecodeAccount(a.ID, b) }}
 	}},
-	{"Workspace", workspaceFixed, func(t *rapid.T) sample {
+	{"Workspace", workspaceFixed, 0, false, func(t *rapid.T) sample {
 		w := drawWorkspace(t)
-		return sample{w, AppendWorkspace(nil, &w), w.Name, func(b []byte) (any, error) { return DecodeWorkspace(w.ID, b) }}
+		return sample{w, AppendWorkspace(nil, &w), w.Name, func(_ tb, b []byte) (any, error) { return DecodeWorkspace(w.ID, b) }}
 	}},
-	{"Cluster", clusterFixed, func(t *rapid.T) sample {
+	{"Cluster", clusterFixed, 0, false, func(t *rapid.T) sample {
 		c := drawCluster(t)
-		return sample{c, AppendCluster(nil, &c), c.Name, func(b []byte) (any, error) { return DecodeCluster(c.ID, b) }}
+		return sample{c, AppendCluster(nil, &c), c.Name, func(_ tb, b []byte) (any, error) { return DecodeCluster(c.ID, b) }}
 	}},
-	{"Key", keyFixed, func(t *rapid.T) sample {
+	// The hot record, decoded by DecodeKey with the key's own meta record.
+	{"KeyHot", -1, keyHotLen, false, func(t *rapid.T) sample {
 		k := drawKey(t)
-		return sample{k, AppendKey(nil, &k), k.Name, decodeKeyBothWays}
+		meta := AppendKeyMeta(nil, &k)
+		return sample{k, AppendKey(nil, &k), k.Name, func(t tb, b []byte) (any, error) { return decodeKeyHot(t, b, meta) }}
 	}},
-	{"KeyView", keyFixed, func(t *rapid.T) sample {
+	// The meta record, decoded by DecodeKey with the key's own hot record.
+	{"KeyMeta", metaFixed, 0, false, func(t *rapid.T) sample {
 		k := drawKey(t)
-		return sample{k, AppendKey(nil, &k), k.Name, func(b []byte) (any, error) {
+		hot := AppendKey(nil, &k)
+		return sample{k, AppendKeyMeta(nil, &k), k.Name, func(t tb, b []byte) (any, error) { return decodeKeyMeta(t, hot, b) }}
+	}},
+	// The hot record, read by ViewKey alone.
+	{"KeyView", -1, keyHotLen, true, func(t *rapid.T) sample {
+		k := drawKey(t)
+		return sample{hotOf(&k), AppendKey(nil, &k), "", func(t tb, b []byte) (any, error) {
 			v, err := ViewKey(b)
 			if err != nil {
 				return nil, err
 			}
-			return v.Key(), nil
+			return viewHot(t, v), nil
 		}}
 	}},
 }
 
-// decodeKeyBothWays decodes with DecodeKey and checks that ViewKey agrees
-// on whether b is a valid record.
-func decodeKeyBothWays(b []byte) (any, error) {
-	k, err := DecodeKey(b)
-	_, verr := ViewKey(b)
-	if (err == nil) != (verr == nil) {
-		return nil, errors.New("DecodeKey and ViewKey disagree")
+// decodeKeyHot decodes hot with DecodeKey and a valid meta record, and
+// checks that ViewKey agrees: DecodeKey accepts exactly when ViewKey does
+// and the prefixes match, and the view reads what DecodeKey returns.
+func decodeKeyHot(t tb, hot, meta []byte) (any, error) {
+	t.Helper()
+	k, err := DecodeKey(hot, meta)
+	v, verr := ViewKey(hot)
+	if verr != nil && !errors.Is(verr, store.ErrCorrupt) {
+		t.Fatalf("ViewKey: error %q does not wrap store.ErrCorrupt", verr)
+	}
+	wantOK := verr == nil && hotPrefix(v) == [keys.PrefixSize]byte(meta[metaOffPrefix:])
+	if (err == nil) != wantOK {
+		t.Fatalf("DecodeKey: %v; ViewKey: %v (prefixes match: %v)", err, verr, wantOK)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if diff := cmp.Diff(hotOf(&k), viewHot(t, v)); diff != "" {
+		t.Fatalf("KeyView differs from DecodeKey (-decode +view):\n%s", diff)
+	}
+	return k, nil
+}
+
+// decodeKeyMeta decodes meta with DecodeKey and a valid hot record, and
+// checks that MetaPrefix agrees: DecodeKey accepts exactly when MetaPrefix
+// does and the prefix it returns is the hot record's.
+func decodeKeyMeta(t tb, hot, meta []byte) (any, error) {
+	t.Helper()
+	k, err := DecodeKey(hot, meta)
+	p, perr := MetaPrefix(meta)
+	if perr != nil {
+		if !errors.Is(perr, store.ErrCorrupt) {
+			t.Fatalf("MetaPrefix: error %q does not wrap store.ErrCorrupt", perr)
+		}
+		if p != nil {
+			t.Fatalf("MetaPrefix returned %x with error %v", *p, perr)
+		}
+	}
+	wantOK := perr == nil && *p == [keys.PrefixSize]byte(hot[keyOffDigest:])
+	if (err == nil) != wantOK {
+		t.Fatalf("DecodeKey: %v; MetaPrefix: %v (prefixes match: %v)", err, perr, wantOK)
 	}
 	if err != nil {
 		return nil, err
@@ -198,7 +293,7 @@ func decodeKeyBothWays(b []byte) (any, error) {
 // store.ErrCorrupt, and reports what it decoded to otherwise.
 func refused(t tb, s sample, b []byte, what string) {
 	t.Helper()
-	got, err := s.decode(b)
+	got, err := s.decode(t, b)
 	if err == nil {
 		t.Fatalf("%s: decoded without error to %+v (original %+v)\ndiff -orig +got:\n%s", what, got, s.v, cmp.Diff(s.v, got, cmpOpts))
 	}
@@ -212,13 +307,13 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
 				s := c.draw(t)
-				if want := c.nameOff + 1 + len(s.name) + crcSize; len(s.enc) != want {
+				if want := c.wantLen(s); len(s.enc) != want {
 					t.Fatalf("encoding is %d bytes, want %d", len(s.enc), want)
 				}
 				if s.enc[0] != Version {
 					t.Fatalf("version byte %d, want %d", s.enc[0], Version)
 				}
-				got, err := s.decode(s.enc)
+				got, err := s.decode(t, s.enc)
 				if err != nil {
 					t.Fatalf("decode(%x): %v", s.enc, err)
 				}
@@ -230,15 +325,64 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestKeyRoundTrip checks the two records of a key together, and that each
+// holds only its own fields.
+func TestKeyRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		k := drawKey(t)
+		hot, meta := AppendKey(nil, &k), AppendKeyMeta(nil, &k)
+		if len(hot) != 3+4*keys.UUIDSize+8+keys.DigestSize+crcSize {
+			t.Fatalf("hot record is %d bytes", len(hot))
+		}
+		if len(meta) != 1+keys.PrefixSize+8+1+len(k.Name)+crcSize {
+			t.Fatalf("meta record is %d bytes for a name of %d", len(meta), len(k.Name))
+		}
+		got, err := DecodeKey(hot, meta)
+		if err != nil {
+			t.Fatalf("DecodeKey(%x, %x): %v", hot, meta, err)
+		}
+		if diff := cmp.Diff(k, got, cmpOpts); diff != "" {
+			t.Fatalf("DecodeKey(AppendKey(k), AppendKeyMeta(k)) != k (-want +got):\n%s", diff)
+		}
+		p, err := MetaPrefix(meta)
+		if err != nil {
+			t.Fatalf("MetaPrefix: %v", err)
+		}
+		if !bytes.Equal(p[:], k.Digest[:keys.PrefixSize]) {
+			t.Fatalf("MetaPrefix = %x, want %x", *p, k.Digest[:keys.PrefixSize])
+		}
+
+		// The hot record holds no creation time and no name: changing them
+		// leaves it as it was.
+		k2 := k
+		k2.Created = rapid.Int64().Draw(t, "other created")
+		k2.Name = drawName(t)
+		if got := AppendKey(nil, &k2); !bytes.Equal(got, hot) {
+			t.Fatalf("the hot record depends on Created or Name:\n%x\n%x", hot, got)
+		}
+		// The meta record holds nothing of the hot record but the digest
+		// prefix.
+		k3 := drawKey(t)
+		k3.Created, k3.Name = k.Created, k.Name
+		copy(k3.Digest[:keys.PrefixSize], k.Digest[:keys.PrefixSize])
+		if got := AppendKeyMeta(nil, &k3); !bytes.Equal(got, meta) {
+			t.Fatalf("the meta record depends on more than the digest prefix, Created and Name:\n%x\n%x", meta, got)
+		}
+	})
+}
+
 // TestDecodeDoesNotAlias checks that a decoded record does not share memory
 // with the input, which a store may reuse.
 func TestDecodeDoesNotAlias(t *testing.T) {
 	for _, c := range codecs {
+		if c.inPlace {
+			continue
+		}
 		t.Run(c.name, func(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
 				s := c.draw(t)
 				buf := append([]byte(nil), s.enc...)
-				got, err := s.decode(buf)
+				got, err := s.decode(t, buf)
 				if err != nil {
 					t.Fatalf("decode: %v", err)
 				}
@@ -334,10 +478,36 @@ func TestVersion2Refused(t *testing.T) {
 	if _, err := DecodeAccount(keys.AccountID{}, reseal(body)); err != nil {
 		t.Fatalf("DecodeAccount of resealed version 1: %v", err)
 	}
+
+	// The same for each record of a key, with the other record valid.
+	hot, meta := mustHex(t, goldenKeyHot), mustHex(t, goldenKeyMeta)
+	for _, tc := range []struct {
+		name      string
+		rec       []byte
+		decodeKey func(b []byte) error
+	}{
+		{"hot", hot, func(b []byte) error { _, err := DecodeKey(b, meta); return err }},
+		{"view", hot, func(b []byte) error { _, err := ViewKey(b); return err }},
+		{"meta", meta, func(b []byte) error { _, err := DecodeKey(hot, b); return err }},
+		{"prefix", meta, func(b []byte) error { _, err := MetaPrefix(b); return err }},
+	} {
+		body := bodyOf(tc.rec)
+		body[0] = 2
+		if err := tc.decodeKey(reseal(body)); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("%s record of version 2: %v, want store.ErrCorrupt", tc.name, err)
+		}
+		body[0] = Version
+		if err := tc.decodeKey(reseal(body)); err != nil {
+			t.Errorf("%s record resealed with version 1: %v", tc.name, err)
+		}
+	}
 }
 
 func TestResealedNameLengthRefused(t *testing.T) {
 	for _, c := range codecs {
+		if c.nameOff < 0 {
+			continue
+		}
 		t.Run(c.name, func(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
 				s := c.draw(t)
@@ -380,22 +550,289 @@ func TestResealedTrailingByteRefused(t *testing.T) {
 	}
 }
 
+// TestResealedHotLengthRefused checks that a hot record of any length but
+// its own is refused, checksum right or not: its body is valid up to where
+// it stops, or followed by any bytes, among them a name as the layout
+// before the split wrote it.
+func TestResealedHotLengthRefused(t *testing.T) {
+	for _, c := range codecs {
+		if c.name != "KeyHot" && c.name != "KeyView" {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			rapid.Check(t, func(t *rapid.T) {
+				s := c.draw(t)
+				body := bodyOf(s.enc)
+				extra := rapid.SliceOfN(rapid.Byte(), 1, 300).Draw(t, "extra")
+				refused(t, s, reseal(append(bytes.Clone(body), extra...)), strconv.Itoa(len(extra))+" bytes appended to the body, resealed")
+				refused(t, s, append(bytes.Clone(body), extra...), strconv.Itoa(len(extra))+" bytes appended to the body, not resealed")
+				name := drawName(t)
+				withName := append(append(bytes.Clone(body), byte(len(name))), name...)
+				refused(t, s, reseal(withName), "a "+strconv.Itoa(len(name))+"-byte name after the hot fields, resealed")
+			})
+		})
+	}
+}
+
+// TestOldLayoutRefused checks that a key record of the layout before the
+// split (one record: the hot fields, the creation time after the cluster,
+// and the name) is read neither as a hot record nor as a meta record.
+func TestOldLayoutRefused(t *testing.T) {
+	old := mustHex(t, goldenKeyOldLayout)
+	hot, meta := mustHex(t, goldenKeyHot), mustHex(t, goldenKeyMeta)
+	if _, err := ViewKey(old); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("ViewKey(old layout): %v, want store.ErrCorrupt", err)
+	}
+	if _, err := DecodeKey(old, meta); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("DecodeKey(old layout, meta): %v, want store.ErrCorrupt", err)
+	}
+	if _, err := DecodeKey(hot, old); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("DecodeKey(hot, old layout): %v, want store.ErrCorrupt", err)
+	}
+	if _, err := DecodeKey(old, old); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("DecodeKey(old layout, old layout): %v, want store.ErrCorrupt", err)
+	}
+	if p, err := MetaPrefix(old); !errors.Is(err, store.ErrCorrupt) || p != nil {
+		t.Errorf("MetaPrefix(old layout) = %v, %v; want nil, store.ErrCorrupt", p, err)
+	}
+}
+
+// Key records in pairs.
+
+// TestKeyRecordsOfAnotherKeyRefused checks that a meta record is refused
+// with the hot record of a key of another digest prefix, even though each
+// record is valid.
+func TestKeyRecordsOfAnotherKeyRefused(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		k1, k2 := drawKey(t), drawKey(t)
+		if [keys.PrefixSize]byte(k1.Digest[:]) == [keys.PrefixSize]byte(k2.Digest[:]) {
+			k2.Digest[rapid.IntRange(0, keys.PrefixSize-1).Draw(t, "byte")] ^= 1 << rapid.IntRange(0, 7).Draw(t, "bit")
+		}
+		hot1, meta1 := AppendKey(nil, &k1), AppendKeyMeta(nil, &k1)
+		hot2, meta2 := AppendKey(nil, &k2), AppendKeyMeta(nil, &k2)
+		for _, tc := range []struct {
+			name      string
+			hot, meta []byte
+		}{{"hot1+meta2", hot1, meta2}, {"hot2+meta1", hot2, meta1}} {
+			got, err := DecodeKey(tc.hot, tc.meta)
+			if !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s: DecodeKey = %+v, %v; want store.ErrCorrupt", tc.name, got, err)
+			}
+			// Each record alone is valid: it is the pairing that is refused.
+			if _, err := ViewKey(tc.hot); err != nil {
+				t.Fatalf("%s: ViewKey: %v", tc.name, err)
+			}
+			if _, err := MetaPrefix(tc.meta); err != nil {
+				t.Fatalf("%s: MetaPrefix: %v", tc.name, err)
+			}
+		}
+	})
+}
+
+// TestKeyRecordsShareOnlyThePrefix documents what ties the two records of
+// a key together: the digest prefix, and nothing else. Records of two keys
+// that share a digest prefix decode together, to the hot fields of one and
+// the meta fields of the other.
+func TestKeyRecordsShareOnlyThePrefix(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		k1, k2 := drawKey(t), drawKey(t)
+		copy(k2.Digest[:keys.PrefixSize], k1.Digest[:keys.PrefixSize])
+		got, err := DecodeKey(AppendKey(nil, &k1), AppendKeyMeta(nil, &k2))
+		if err != nil {
+			t.Fatalf("DecodeKey: %v", err)
+		}
+		want := k1
+		want.Created, want.Name = k2.Created, k2.Name
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			t.Fatalf("(-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestResealedPrefixFlipRefused flips each bit of the digest prefix in one
+// record and reseals it: each record is then valid on its own, and only the
+// pairing check refuses it. A flip in the rest of the digest, which the
+// meta record does not hold, is not caught by the pairing.
+func TestResealedPrefixFlipRefused(t *testing.T) {
+	hot, meta := mustHex(t, goldenKeyHot), mustHex(t, goldenKeyMeta)
+	for i := range keys.PrefixSize {
+		for bit := range 8 {
+			hb := bodyOf(hot)
+			hb[keyOffDigest+i] ^= 1 << bit
+			h := reseal(hb)
+			if _, err := ViewKey(h); err != nil {
+				t.Fatalf("ViewKey of a resealed digest flip: %v", err)
+			}
+			if _, err := DecodeKey(h, meta); !errors.Is(err, store.ErrCorrupt) {
+				t.Errorf("hot digest byte %d bit %d flipped, resealed: %v, want store.ErrCorrupt", i, bit, err)
+			}
+
+			mb := bodyOf(meta)
+			mb[metaOffPrefix+i] ^= 1 << bit
+			m := reseal(mb)
+			p, err := MetaPrefix(m)
+			if err != nil {
+				t.Fatalf("MetaPrefix of a resealed prefix flip: %v", err)
+			}
+			if !bytes.Equal(p[:], mb[metaOffPrefix:metaOffPrefix+keys.PrefixSize]) {
+				t.Errorf("MetaPrefix = %x, want %x", *p, mb[metaOffPrefix:metaOffPrefix+keys.PrefixSize])
+			}
+			if _, err := DecodeKey(hot, m); !errors.Is(err, store.ErrCorrupt) {
+				t.Errorf("meta prefix byte %d bit %d flipped, resealed: %v, want store.ErrCorrupt", i, bit, err)
+			}
+			// Flipped in both, the records agree again.
+			if _, err := DecodeKey(h, m); err != nil {
+				t.Errorf("prefix byte %d bit %d flipped in both records: %v", i, bit, err)
+			}
+		}
+	}
+	hb := bodyOf(hot)
+	hb[keyOffDigest+keys.PrefixSize] ^= 1
+	k, err := DecodeKey(reseal(hb), meta)
+	if err != nil {
+		t.Fatalf("digest flipped after the prefix, resealed: %v", err)
+	}
+	if k.Digest[keys.PrefixSize] != hb[keyOffDigest+keys.PrefixSize] {
+		t.Fatalf("Digest[%d] = %#x, want %#x", keys.PrefixSize, k.Digest[keys.PrefixSize], hb[keyOffDigest+keys.PrefixSize])
+	}
+}
+
+// TestMetaPrefixRefuses checks MetaPrefix alone on every corruption of a
+// meta record: it returns nil and an error wrapping store.ErrCorrupt.
+func TestMetaPrefixRefuses(t *testing.T) {
+	meta := mustHex(t, goldenKeyMeta)
+	p, err := MetaPrefix(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := seq(0xa0, keys.PrefixSize); !bytes.Equal(p[:], want) {
+		t.Fatalf("MetaPrefix = %x, want %x", *p, want)
+	}
+	bad := map[string][]byte{"nil": nil, "empty": {}}
+	for i := range meta {
+		for bit := range 8 {
+			b := bytes.Clone(meta)
+			b[i] ^= 1 << bit
+			bad["byte "+strconv.Itoa(i)+" bit "+strconv.Itoa(bit)+" flipped"] = b
+		}
+	}
+	for n := range len(meta) {
+		bad["cut to "+strconv.Itoa(n)] = meta[:n:n]
+		if n < len(meta)-crcSize {
+			bad["body cut to "+strconv.Itoa(n)+", resealed"] = reseal(bodyOf(meta)[:n])
+		}
+	}
+	for x := range 256 {
+		bad["byte "+strconv.Itoa(x)+" appended"] = append(bytes.Clone(meta), byte(x))
+		bad["byte "+strconv.Itoa(x)+" appended to the body, resealed"] = reseal(append(bodyOf(meta), byte(x)))
+		if x != Version {
+			body := bodyOf(meta)
+			body[0] = byte(x)
+			bad["version "+strconv.Itoa(x)+", resealed"] = reseal(body)
+		}
+		if x != len("akn_x") {
+			body := bodyOf(meta)
+			body[metaFixed] = byte(x)
+			bad["name length "+strconv.Itoa(x)+", resealed"] = reseal(body)
+		}
+	}
+	for name, b := range bad {
+		if p, err := MetaPrefix(b); !errors.Is(err, store.ErrCorrupt) || p != nil {
+			t.Errorf("%s: MetaPrefix = %v, %v; want nil, store.ErrCorrupt", name, p, err)
+		}
+	}
+}
+
 // Golden encodings. The checksums were computed outside Go (a bitwise
 // CRC-32C in Python), so these pin the layout: field order, big-endian
 // integers, a length-prefixed name, a big-endian CRC-32C last.
+// TestGoldenChecksums checks them again against the test's own bitwise
+// CRC-32C.
 const (
 	goldenAccount   = "01" + "0102030405060708" + "04" + "61636d65" + "922251f8"
 	goldenWorkspace = "01" + "101112131415161718191a1b1c1d1e1f" + "ffffffffffffffff" + "00" + "3dba589f"
 	goldenCluster   = "01" + "02" + "03" +
 		"101112131415161718191a1b1c1d1e1f" + "202122232425262728292a2b2c2d2e2f" +
 		"17979cfe362a0000" + "fedcba9876543210" + "02" + "6331" + "958a350f"
-	goldenKey = "01" + "03" + "01" +
+	// The hot record of goldenKeyValue: version, kind, flags, id, account,
+	// workspace, cluster, expires, digest, checksum.
+	goldenKeyHot = "01" + "03" + "01" +
+		"404142434445464748494a4b4c4d4e4f" + "101112131415161718191a1b1c1d1e1f" +
+		"202122232425262728292a2b2c2d2e2f" + "303132333435363738393a3b3c3d3e3f" +
+		"fffffffffffffffe" +
+		"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+		"74d13934"
+	// Its meta record: version, digest prefix, created, name, checksum.
+	goldenKeyMeta = "01" + "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" + "17979cfe362a0001" +
+		"05" + "616b6e5f78" + "05f8c089"
+	// The records of an account key of zero ids, no expiry, an all-zero
+	// digest and an empty name.
+	goldenKeyZeroHot = "01" + "01" + "00" +
+		"00000000000000000000000000000000" + "00000000000000000000000000000000" +
+		"00000000000000000000000000000000" + "00000000000000000000000000000000" +
+		"0000000000000000" +
+		"0000000000000000000000000000000000000000000000000000000000000000" +
+		"42cfef79"
+	goldenKeyZeroMeta = "01" + "00000000000000000000000000000000" + "0000000000000000" + "00" + "fd385d99"
+	// goldenKeyValue in the layout before the split: one record with the
+	// creation time after the cluster and the name at the end.
+	goldenKeyOldLayout = "01" + "03" + "01" +
 		"404142434445464748494a4b4c4d4e4f" + "101112131415161718191a1b1c1d1e1f" +
 		"202122232425262728292a2b2c2d2e2f" + "303132333435363738393a3b3c3d3e3f" +
 		"17979cfe362a0001" + "fffffffffffffffe" +
 		"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
 		"05" + "616b6e5f78" + "c146f6b2"
 )
+
+// crc32cBitwise is CRC-32C computed bit by bit from its definition
+// (reflected polynomial 0x82f63b78, initial value and final XOR all ones),
+// independent of hash/crc32 and of its tables.
+func crc32cBitwise(b []byte) uint32 {
+	crc := ^uint32(0)
+	for _, x := range b {
+		crc ^= uint32(x)
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0x82f63b78
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return ^crc
+}
+
+func TestGoldenChecksums(t *testing.T) {
+	// The check value of the CRC-32C catalogue entry.
+	if got := crc32cBitwise([]byte("123456789")); got != 0xe3069283 {
+		t.Fatalf("crc32cBitwise(\"123456789\") = %#x, want 0xe3069283", got)
+	}
+	for name, g := range map[string]string{
+		"Account": goldenAccount, "Workspace": goldenWorkspace, "Cluster": goldenCluster,
+		"KeyHot": goldenKeyHot, "KeyMeta": goldenKeyMeta,
+		"KeyZeroHot": goldenKeyZeroHot, "KeyZeroMeta": goldenKeyZeroMeta,
+		"KeyOldLayout": goldenKeyOldLayout,
+	} {
+		b := mustHex(t, g)
+		body := b[:len(b)-crcSize]
+		want := binary.BigEndian.Uint32(b[len(body):])
+		if got := crc32cBitwise(body); got != want {
+			t.Errorf("%s: bitwise CRC-32C of the body %#08x, golden has %#08x", name, got, want)
+		}
+		if got := crc32.Checksum(body, testCastagnoli); got != want {
+			t.Errorf("%s: hash/crc32 Castagnoli of the body %#08x, golden has %#08x", name, got, want)
+		}
+	}
+	// reseal, which the tests use to forge valid checksums, agrees with the
+	// bitwise CRC on any input.
+	rapid.Check(t, func(t *rapid.T) {
+		body := rapid.SliceOf(rapid.Byte()).Draw(t, "body")
+		b := reseal(body)
+		if got, want := binary.BigEndian.Uint32(b[len(body):]), crc32cBitwise(body); got != want {
+			t.Fatalf("reseal checksum %#08x, bitwise %#08x", got, want)
+		}
+	})
+}
 
 func TestGoldenAccount(t *testing.T) {
 	a := Account{Created: 0x0102030405060708, Name: "acme"}
@@ -459,17 +896,66 @@ func goldenKeyValue(t testing.TB) Key {
 }
 
 func TestGoldenKey(t *testing.T) {
-	k := goldenKeyValue(t)
-	want := mustHex(t, goldenKey)
-	if got := AppendKey(nil, &k); !bytes.Equal(got, want) {
-		t.Fatalf("AppendKey = %x\nwant        %x", got, want)
+	for _, tc := range []struct {
+		name      string
+		k         Key
+		hot, meta string
+	}{
+		{"agent", goldenKeyValue(t), goldenKeyHot, goldenKeyMeta},
+		{"zero", Key{Kind: KindAccount}, goldenKeyZeroHot, goldenKeyZeroMeta},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := tc.k
+			hot, meta := mustHex(t, tc.hot), mustHex(t, tc.meta)
+			if got := AppendKey(nil, &k); !bytes.Equal(got, hot) {
+				t.Errorf("AppendKey = %x\nwant        %x", got, hot)
+			}
+			if got := AppendKeyMeta(nil, &k); !bytes.Equal(got, meta) {
+				t.Errorf("AppendKeyMeta = %x\nwant            %x", got, meta)
+			}
+			got, err := DecodeKey(hot, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(k, got, cmpOpts); diff != "" {
+				t.Fatalf("DecodeKey (-want +got):\n%s", diff)
+			}
+			v, err := ViewKey(hot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(hotOf(&k), viewHot(t, v)); diff != "" {
+				t.Fatalf("ViewKey (-want +got):\n%s", diff)
+			}
+			p, err := MetaPrefix(meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(p[:], k.Digest[:keys.PrefixSize]) {
+				t.Fatalf("MetaPrefix = %x, want %x", *p, k.Digest[:keys.PrefixSize])
+			}
+		})
 	}
-	got, err := DecodeKey(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(k, got, cmpOpts); diff != "" {
-		t.Fatalf("(-want +got):\n%s", diff)
+}
+
+// TestKeyOffsets pins the unexported offsets the tests use against the
+// golden layout.
+func TestKeyOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		got, want int
+	}{
+		{"keyOffKind", keyOffKind, 1},
+		{"keyOffDigest", keyOffDigest, 3 + 4*16 + 8},
+		{"keyHotLen", keyHotLen, 3 + 4*16 + 8 + 32},
+		{"metaOffPrefix", metaOffPrefix, 1},
+		{"metaFixed", metaFixed, 1 + 16 + 8},
+		{"len(goldenKeyHot)", len(goldenKeyHot) / 2, keyHotLen + crcSize},
+		{"len(goldenKeyMeta)", len(goldenKeyMeta) / 2, metaFixed + 1 + len("akn_x") + crcSize},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %d, want %d", tc.name, tc.got, tc.want)
+		}
 	}
 }
 
@@ -478,8 +964,12 @@ func TestGoldenKey(t *testing.T) {
 func TestReuseBuffer(t *testing.T) {
 	buf := bytes.Repeat([]byte{0xee}, 512)
 	k := goldenKeyValue(t)
-	if got, want := AppendKey(buf[:0], &k), mustHex(t, goldenKey); !bytes.Equal(got, want) {
+	if got, want := AppendKey(buf[:0], &k), mustHex(t, goldenKeyHot); !bytes.Equal(got, want) {
 		t.Fatalf("AppendKey(buf[:0]) = %x\nwant                %x", got, want)
+	}
+	buf = bytes.Repeat([]byte{0xee}, 512)
+	if got, want := AppendKeyMeta(buf[:0], &k), mustHex(t, goldenKeyMeta); !bytes.Equal(got, want) {
+		t.Fatalf("AppendKeyMeta(buf[:0]) = %x\nwant                    %x", got, want)
 	}
 }
 
@@ -493,22 +983,28 @@ func TestAppendToNonEmptyBuffer(t *testing.T) {
 	w := Workspace{Created: 2, Name: "ws"}
 	c := Cluster{Created: 3, Name: "cl"}
 	k := goldenKeyValue(t)
+	hot := AppendKey(nil, &k)
 	for _, tc := range []struct {
 		name      string
+		prefix    []byte
 		fromNil   []byte
 		afterData []byte
 	}{
-		{"Account", AppendAccount(nil, &a), AppendAccount(bytes.Clone(prefix), &a)},
-		{"Workspace", AppendWorkspace(nil, &w), AppendWorkspace(bytes.Clone(prefix), &w)},
-		{"Cluster", AppendCluster(nil, &c), AppendCluster(bytes.Clone(prefix), &c)},
-		{"Key", AppendKey(nil, &k), AppendKey(bytes.Clone(prefix), &k)},
+		{"Account", prefix, AppendAccount(nil, &a), AppendAccount(bytes.Clone(prefix), &a)},
+		{"Workspace", prefix, AppendWorkspace(nil, &w), AppendWorkspace(bytes.Clone(prefix), &w)},
+		{"Cluster", prefix, AppendCluster(nil, &c), AppendCluster(bytes.Clone(prefix), &c)},
+		{"Key", prefix, AppendKey(nil, &k), AppendKey(bytes.Clone(prefix), &k)},
+		{"KeyMeta", prefix, AppendKeyMeta(nil, &k), AppendKeyMeta(bytes.Clone(prefix), &k)},
+		// Both records of a key in one buffer, the meta record after the
+		// hot one.
+		{"KeyMeta after Key", hot, AppendKeyMeta(nil, &k), AppendKeyMeta(AppendKey(nil, &k), &k)},
 	} {
-		if !bytes.HasPrefix(tc.afterData, prefix) {
+		if !bytes.HasPrefix(tc.afterData, tc.prefix) {
 			t.Errorf("%s: the prefix was overwritten: %x", tc.name, tc.afterData)
 			continue
 		}
-		if got := tc.afterData[len(prefix):]; !bytes.Equal(got, tc.fromNil) {
-			t.Errorf("%s: Append after %q appended %x\nwant %x", tc.name, prefix, got, tc.fromNil)
+		if got := tc.afterData[len(tc.prefix):]; !bytes.Equal(got, tc.fromNil) {
+			t.Errorf("%s: Append after %x appended %x\nwant %x", tc.name, tc.prefix, got, tc.fromNil)
 		}
 	}
 }
@@ -524,7 +1020,7 @@ func TestNameTooLongPanics(t *testing.T) {
 		{"Account", func() { AppendAccount(nil, &Account{Name: long}) }},
 		{"Workspace", func() { AppendWorkspace(nil, &Workspace{Name: long}) }},
 		{"Cluster", func() { AppendCluster(nil, &Cluster{Name: long}) }},
-		{"Key", func() { AppendKey(nil, &Key{Kind: KindAccount, Name: long}) }},
+		{"KeyMeta", func() { AppendKeyMeta(nil, &Key{Kind: KindAccount, Name: long}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
@@ -541,20 +1037,30 @@ func TestNameTooLongPanics(t *testing.T) {
 	if err != nil || got.Name != a.Name {
 		t.Fatalf("255-byte name: got %d bytes, %v", len(got.Name), err)
 	}
+	k := Key{Kind: KindAccount, Name: long[:255]}
+	gk, err := DecodeKey(AppendKey(nil, &k), AppendKeyMeta(nil, &k))
+	if err != nil || gk.Name != k.Name {
+		t.Fatalf("255-byte key name: got %d bytes, %v", len(gk.Name), err)
+	}
 }
 
-// Key records and KeyView.
+// Hot key records and KeyView.
 
 func TestViewKeyKindRange(t *testing.T) {
-	body := bodyOf(mustHex(t, goldenKey))
+	body := bodyOf(mustHex(t, goldenKeyHot))
+	meta := mustHex(t, goldenKeyMeta)
 	for kind := range 256 {
 		body[keyOffKind] = byte(kind)
 		b := reseal(body)
-		_, verr := ViewKey(b)
-		_, derr := DecodeKey(b)
+		v, verr := ViewKey(b)
+		k, derr := DecodeKey(b, meta)
 		if kind >= KindAccount && kind <= KindAgent {
 			if verr != nil || derr != nil {
 				t.Errorf("kind %d: ViewKey: %v, DecodeKey: %v; want both nil", kind, verr, derr)
+				continue
+			}
+			if v.Kind() != uint8(kind) || k.Kind != uint8(kind) {
+				t.Errorf("kind %d: ViewKey reads %d, DecodeKey %d", kind, v.Kind(), k.Kind)
 			}
 			continue
 		}
@@ -567,31 +1073,27 @@ func TestViewKeyKindRange(t *testing.T) {
 func TestViewKeyAccessors(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		k := drawKey(t)
-		b := AppendKey(nil, &k)
-		v, err := ViewKey(b)
+		hot := AppendKey(nil, &k)
+		v, err := ViewKey(hot)
 		if err != nil {
 			t.Fatalf("ViewKey: %v", err)
 		}
-		d, err := DecodeKey(b)
+		d, err := DecodeKey(hot, AppendKeyMeta(nil, &k))
 		if err != nil {
 			t.Fatalf("DecodeKey: %v", err)
 		}
 		if diff := cmp.Diff(k, d, cmpOpts); diff != "" {
 			t.Fatalf("DecodeKey (-want +got):\n%s", diff)
 		}
-		var (
-			id keys.KeyID
-			ac keys.AccountID
-			ws keys.WorkspaceID
-			cl keys.ClusterID
-		)
-		v.ID(&id)
-		v.Account(&ac)
-		v.Workspace(&ws)
-		v.Cluster(&cl)
+		// The accessors, turned into a Key with the FromArray functions and
+		// completed with the meta fields, give what DecodeKey gives.
 		got := Key{
-			Kind: v.Kind(), Flags: v.Flags(), ID: id, Account: ac, Workspace: ws, Cluster: cl,
-			Created: v.Created(), Expires: v.Expires(), Name: v.Name(),
+			Kind: v.Kind(), Flags: v.Flags(),
+			ID:        keys.KeyIDFromArray(v.ID()),
+			Account:   keys.AccountIDFromArray(v.Account()),
+			Workspace: keys.WorkspaceIDFromArray(v.Workspace()),
+			Cluster:   keys.ClusterIDFromArray(v.Cluster()),
+			Created:   d.Created, Expires: v.Expires(), Name: d.Name,
 		}
 		if n := copy(got.Digest[:], v.Digest()); n != keys.DigestSize || len(v.Digest()) != keys.DigestSize {
 			t.Fatalf("Digest() is %d bytes, want %d", len(v.Digest()), keys.DigestSize)
@@ -599,8 +1101,8 @@ func TestViewKeyAccessors(t *testing.T) {
 		if diff := cmp.Diff(d, got, cmpOpts); diff != "" {
 			t.Fatalf("accessors differ from DecodeKey (-decode +view):\n%s", diff)
 		}
-		if diff := cmp.Diff(d, v.Key(), cmpOpts); diff != "" {
-			t.Fatalf("KeyView.Key differs from DecodeKey (-decode +view):\n%s", diff)
+		if diff := cmp.Diff(hotOf(&d), viewHot(t, v)); diff != "" {
+			t.Fatalf("accessors differ from DecodeKey (-decode +view):\n%s", diff)
 		}
 	})
 }
@@ -608,7 +1110,7 @@ func TestViewKeyAccessors(t *testing.T) {
 // TestViewKeyReadsInPlace checks that the view does not copy: Digest is a
 // window on the input.
 func TestViewKeyReadsInPlace(t *testing.T) {
-	b := mustHex(t, goldenKey)
+	b := mustHex(t, goldenKeyHot)
 	v, err := ViewKey(b)
 	if err != nil {
 		t.Fatal(err)
@@ -618,43 +1120,64 @@ func TestViewKeyReadsInPlace(t *testing.T) {
 	}
 }
 
+// TestDecodeKeyDoesNotAliasDigest checks that the digest DecodeKey returns
+// is a copy, unlike KeyView.Digest.
+func TestDecodeKeyDoesNotAliasDigest(t *testing.T) {
+	hot, meta := mustHex(t, goldenKeyHot), mustHex(t, goldenKeyMeta)
+	k, err := DecodeKey(hot, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range hot {
+		hot[i] = 0
+	}
+	for i := range meta {
+		meta[i] = 0
+	}
+	if want := goldenKeyValue(t); !cmp.Equal(want, k, cmpOpts) {
+		t.Fatalf("decoded key changed with its records: %s", cmp.Diff(want, k, cmpOpts))
+	}
+}
+
 var (
-	sinkKind    uint8
-	sinkInt     int64
-	sinkErr     error
-	sinkDigest  []byte
-	sinkKeyID   keys.KeyID
-	sinkAccount keys.AccountID
-	sinkWS      keys.WorkspaceID
-	sinkCluster keys.ClusterID
+	sinkKind   uint8
+	sinkInt    int64
+	sinkErr    error
+	sinkDigest []byte
+	sinkID     [keys.UUIDSize]byte
+	sinkKeyID  keys.KeyID
 )
 
 func TestViewKeyAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")
 	}
-	good := mustHex(t, goldenKey)
+	good := mustHex(t, goldenKeyHot)
 	badSum := bytes.Clone(good)
 	badSum[len(badSum)-1] ^= 1
 	badKind := bodyOf(good)
 	badKind[keyOffKind] = 9
 	badKind = reseal(badKind)
+	badLen := reseal(append(bodyOf(good), 0))
 	if n := testing.AllocsPerRun(100, func() {
 		v, err := ViewKey(good)
 		if err != nil {
 			panic(err)
 		}
 		sinkKind = v.Kind() + v.Flags()
-		sinkInt = v.Created() + v.Expires()
+		sinkInt = v.Expires()
 		sinkDigest = v.Digest()
-		v.ID(&sinkKeyID)
-		v.Account(&sinkAccount)
-		v.Workspace(&sinkWS)
-		v.Cluster(&sinkCluster)
+		sinkID = v.ID()
+		sinkID = v.Account()
+		sinkID = v.Workspace()
+		sinkID = v.Cluster()
+		sinkKeyID = keys.KeyIDFromArray(v.ID())
 	}); n != 0 {
 		t.Errorf("ViewKey and its accessors: %v allocations, want 0", n)
 	}
-	for name, b := range map[string][]byte{"bad checksum": badSum, "bad kind": badKind, "short": good[:10]} {
+	for name, b := range map[string][]byte{
+		"bad checksum": badSum, "bad kind": badKind, "bad length": badLen, "short": good[:10], "nil": nil,
+	} {
 		if n := testing.AllocsPerRun(100, func() {
 			_, sinkErr = ViewKey(b)
 		}); n != 0 {
