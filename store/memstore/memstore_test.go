@@ -198,3 +198,139 @@ func TestLenAfterClose(t *testing.T) {
 		t.Fatalf("Len after Close = %d, want 0", s.Len())
 	}
 }
+
+// TestViewsStayValid checks that the slices Get returns and Scan passes,
+// which are views of the stored entries, are not changed by later writes
+// to their key (overwrites of the same or another length, a delete, a
+// reinsert), nor by Close, and that appending to them cannot write into
+// the store.
+func TestViewsStayValid(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	put := func(k, v string) {
+		t.Helper()
+		if err := s.Commit(ctx, new(store.Batch).Put([]byte(k), []byte(v))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(k string) []byte {
+		t.Helper()
+		v, err := s.Get(ctx, []byte(k))
+		if err != nil {
+			t.Fatalf("Get(%q): %v", k, err)
+		}
+		return v
+	}
+	put("k", "value-1")
+	put("j", "other")
+	v1 := get("k")
+	var sk, sv []byte
+	err := s.Scan(ctx, []byte("k"), func(k, v []byte) error {
+		sk, sv = k, v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(v1) != len(v1) || cap(sk) != len(sk) {
+		t.Fatalf("views have spare capacity: value %d/%d, key %d/%d", len(v1), cap(v1), len(sk), cap(sk))
+	}
+	// Appending to a view must copy, not write past it.
+	_ = append(sk, "XXXXXXXX"...)
+	_ = append(v1, "YYYYYYYY"...)
+	if got := get("k"); string(got) != "value-1" {
+		t.Fatalf("after appending to views Get = %q", got)
+	}
+	put("k", "value-2") // same length
+	v2 := get("k")
+	put("k", "a longer value, 3")
+	if err := s.Commit(ctx, new(store.Batch).Delete([]byte("k"))); err != nil {
+		t.Fatal(err)
+	}
+	put("k", "4")
+	for _, c := range []struct{ name, got, want string }{
+		{"first Get", string(v1), "value-1"},
+		{"second Get", string(v2), "value-2"},
+		{"Scan key", string(sk), "k"},
+		{"Scan value", string(sv), "value-1"},
+		{"last Get", string(get("k")), "4"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s after writes = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if string(v1) != "value-1" || string(v2) != "value-2" {
+		t.Fatalf("views after Close: %q, %q", v1, v2)
+	}
+}
+
+// TestManyKeysChurn puts, overwrites and deletes enough random binary keys
+// through the public API to split and shrink the hash tables, and compares
+// every key's value and a full scan with a map.
+func TestManyKeysChurn(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(5, 5))
+	model := make(map[string]string)
+	keys := make([]string, 30000)
+	for i := range keys {
+		k := make([]byte, 1+rng.IntN(33))
+		for j := range k {
+			k[j] = byte(rng.Uint32())
+		}
+		keys[i] = string(k)
+	}
+	check := func(phase string) {
+		t.Helper()
+		if s.Len() != len(model) {
+			t.Fatalf("%s: Len = %d, want %d", phase, s.Len(), len(model))
+		}
+		for _, k := range keys {
+			v, err := s.Get(ctx, []byte(k))
+			want, ok := model[k]
+			if ok != (err == nil) || ok && string(v) != want {
+				t.Fatalf("%s: Get(%x) = %q, %v; want %q, %v", phase, k, v, err, want, ok)
+			}
+		}
+		n := 0
+		want := slices.Sorted(maps.Keys(model))
+		err := s.Scan(ctx, nil, func(k, v []byte) error {
+			if n >= len(want) || string(k) != want[n] || string(v) != model[want[n]] {
+				return fmt.Errorf("pair %d: %x = %q", n, k, v)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != len(want) {
+			t.Fatalf("%s: Scan: %v after %d of %d pairs", phase, err, n, len(want))
+		}
+	}
+	for round, putPct := range []int{90, 50, 5, 95, 0} {
+		var b store.Batch
+		for i := range 40000 {
+			k := keys[rng.IntN(len(keys))]
+			if rng.IntN(100) < putPct {
+				v := fmt.Sprintf("%d/%d", round, i)
+				b.Put([]byte(k), []byte(v))
+				model[k] = v
+			} else {
+				b.Delete([]byte(k))
+				delete(model, k)
+			}
+			if b.Len() == 1+rng.IntN(16) {
+				if err := s.Commit(ctx, &b); err != nil {
+					t.Fatal(err)
+				}
+				b.Reset()
+			}
+		}
+		if err := s.Commit(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("round %d", round))
+	}
+}
