@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -17,16 +18,21 @@ import (
 	"github.com/streamauth/streamauth/cluster"
 	"github.com/streamauth/streamauth/keys"
 	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/badgerstore"
 	"github.com/streamauth/streamauth/store/memstore"
+	"github.com/streamauth/streamauth/store/pebblestore"
 )
 
 // backends lists every store the property tests run on. A new backend is
-// one line here.
+// one line here. The durable ones run without sync: these tests are about
+// the rules; the crash tests are about durability.
 var backends = []struct {
 	name string
-	open func(t *rapid.T) store.Store
+	open func(dir string) (store.Store, error)
 }{
-	{"mem", func(*rapid.T) store.Store { return memstore.New() }},
+	{"mem", func(string) (store.Store, error) { return memstore.New(), nil }},
+	{"pebble", func(dir string) (store.Store, error) { return pebblestore.Open(dir, pebblestore.Options{NoSync: true}) }},
+	{"badger", func(dir string) (store.Store, error) { return badgerstore.Open(dir, badgerstore.Options{NoSync: true}) }},
 }
 
 // TestRules checks rules 1–7 of DESIGN.md on every backend: a random history
@@ -36,7 +42,16 @@ func TestRules(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) {
-				m := newMachine(rt, be.open(rt))
+				dir, err := os.MkdirTemp(t.TempDir(), "")
+				if err != nil {
+					rt.Fatal(err)
+				}
+				st, err := be.open(dir)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				defer os.RemoveAll(dir)
+				m := newMachine(rt, st)
 				defer m.close()
 				rt.Repeat(m.actions())
 			})
