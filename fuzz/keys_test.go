@@ -359,7 +359,7 @@ func keysDisplayNameOracle(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) { // control and format characters
 			return false
 		}
 	}
@@ -368,6 +368,7 @@ func keysDisplayNameOracle(s string) bool {
 
 func FuzzCheckDisplayName(f *testing.F) {
 	for _, s := range []string{
+		"\u200f", "pay\u202ements", "\ufeffname",
 		"a", "Production", "Zürich 東京", "🚀 launch", "a\u00a0b", strings.Repeat("a", 200), strings.Repeat("é", 100),
 		"", strings.Repeat("a", 201), strings.Repeat("é", 100) + "a", "\xff", "ab\xc3(", "\xed\xa0\x80",
 		"a\x00b", "a\tb", "a\x7fb", "a\u0085b", " a", "a ", "\u00a0a", "a\u3000", "a\u2028",
