@@ -50,6 +50,9 @@ var (
 	// ErrCorrupt: stored data failed a check on reading; the store's content
 	// cannot be trusted.
 	ErrCorrupt = errors.New("store: corrupt")
+	// ErrUnknownFormat: the data was written in a format this build does not
+	// read, for example by a newer release. Nothing was changed.
+	ErrUnknownFormat = errors.New("store: unknown format version")
 )
 
 // Store is an ordered key-value store with atomic, guarded batch writes.

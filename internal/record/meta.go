@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/streamauth/streamauth/store"
@@ -31,4 +30,4 @@ func CheckMeta(v []byte) error {
 
 // ErrUnknownFormat reports a store written in a format this build does not
 // read, for example by a newer release.
-var ErrUnknownFormat = errors.New("record: unknown store format")
+var ErrUnknownFormat = store.ErrUnknownFormat

@@ -23,8 +23,9 @@ import (
 var (
 	// ErrUnknownFormat: the directory holds a store of a format version
 	// this package does not know, written by a newer (or an unrelated)
-	// version of it. Nothing was changed.
-	ErrUnknownFormat = errors.New("badgerstore: unknown format version")
+	// version of it. Nothing was changed. It is store.ErrUnknownFormat,
+	// shared by every backend.
+	ErrUnknownFormat = store.ErrUnknownFormat
 	// ErrLocked: the directory is in use by a store open in this process or
 	// another one (or by a badger tool).
 	ErrLocked = errors.New("badgerstore: directory in use")

@@ -38,8 +38,9 @@ const (
 var metaFormatKey = []byte("\x00format")
 
 // ErrUnknownFormat is returned by [Open] for a store whose format version is
-// newer than this package knows: it was written by a newer streamauth.
-var ErrUnknownFormat = errors.New("pebblestore: unknown format version")
+// newer than this package knows: it was written by a newer streamauth. It is
+// store.ErrUnknownFormat, shared by every backend.
+var ErrUnknownFormat = store.ErrUnknownFormat
 
 // Options configures [Open]. The zero value is the safe default.
 type Options struct {
