@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -135,8 +136,10 @@ func (e *Engine) DeleteKey(ctx context.Context, id keys.KeyID) error {
 		// Bump the generation of the key's cluster, so that a concurrent
 		// delete of the cluster conflicts rather than missing this write.
 		c, raw, err := e.readCluster(ctx, rec.Cluster)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("auth: agent key without its cluster: %w", store.ErrCorrupt)
+		} else if err != nil {
+			return err
 		}
 		e.bumpCluster(b, &c, raw)
 		return nil
