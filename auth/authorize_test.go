@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -88,13 +89,34 @@ func (w *world) principal(name string) Principal {
 	return w.authn(k)
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
+func sortedNames[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// checkMatrix checks every key of the world against every target: the
+// authorization call on the key's principal and the authenticate-and-
+// authorize call on its secret both allow exactly the targets allowed lists
+// for the key, and refuse every other with ErrPermissionDenied.
+func checkMatrix[T any](t *testing.T, w *world, authzName, authnName string, allowed map[string][]string, targets map[string]T,
+	authorize func(Principal, T) error, authenticate func(secret string, target T) (Principal, error)) {
+	t.Helper()
+	if len(allowed) != len(w.keys) {
+		t.Fatalf("table covers %d keys, world has %d", len(allowed), len(w.keys))
 	}
-	slices.Sort(out)
-	return out
+	for _, kn := range sortedNames(w.keys) {
+		p := w.principal(kn)
+		secret := w.keys[kn].Secret.Reveal()
+		for _, tn := range sortedNames(targets) {
+			var want error = ErrPermissionDenied
+			wantP := Principal{}
+			if slices.Contains(allowed[kn], tn) {
+				want, wantP = nil, p
+			}
+			args := fmt.Sprintf("(%s, %s)", kn, tn)
+			wantErr(t, authzName+args, authorize(p, targets[tn]), want)
+			got, err := authenticate(secret, targets[tn])
+			wantErr(t, authnName+args, err, want)
+			diff(t, authnName+args+" principal", wantP, got)
+		}
+	}
 }
 
 // TestAuthorize checks rules 4 and 5 on the public API: for each key, the
@@ -118,28 +140,9 @@ func TestAuthorize(t *testing.T) {
 		"anyW1":   nil,
 		"anyW3":   nil,
 	}
-	if len(allowed) != len(w.keys) {
-		t.Fatalf("table covers %d keys, world has %d", len(allowed), len(w.keys))
-	}
-	for _, kn := range sortedNames(w.keys) {
-		p := w.principal(kn)
-		secret := w.keys[kn].Secret.Reveal()
-		for _, tn := range sortedNames(w.targets) {
-			var want error = ErrPermissionDenied
-			if slices.Contains(allowed[kn], tn) {
-				want = nil
-			}
-			what := fmt.Sprintf("Authorize(%s, %s)", kn, tn)
-			wantErr(t, what, w.e.Authorize(w.ctx, p, w.targets[tn]), want)
-			got, err := w.e.AuthenticateAPI(w.ctx, secret, w.targets[tn])
-			wantErr(t, "AuthenticateAPI"+what[len("Authorize"):], err, want)
-			if want == nil {
-				diff(t, "AuthenticateAPI"+what[len("Authorize"):]+" principal", p, got)
-			} else {
-				diff(t, "AuthenticateAPI"+what[len("Authorize"):]+" principal", Principal{}, got)
-			}
-		}
-	}
+	checkMatrix(t, w, "Authorize", "AuthenticateAPI", allowed, w.targets,
+		func(p Principal, tg Target) error { return w.e.Authorize(w.ctx, p, tg) },
+		func(secret string, tg Target) (Principal, error) { return w.e.AuthenticateAPI(w.ctx, secret, tg) })
 }
 
 // TestAuthorizeTargetShape: a target must set exactly one field.
@@ -189,28 +192,11 @@ func TestAuthorizeAgent(t *testing.T) {
 		"app2": nil,
 		"app3": nil,
 	}
-	if len(allowed) != len(w.keys) {
-		t.Fatalf("table covers %d keys, world has %d", len(allowed), len(w.keys))
-	}
-	for _, kn := range sortedNames(w.keys) {
-		p := w.principal(kn)
-		secret := w.keys[kn].Secret.Reveal()
-		for _, cn := range sortedNames(w.clusters) {
-			var want error = ErrPermissionDenied
-			if slices.Contains(allowed[kn], cn) {
-				want = nil
-			}
-			what := fmt.Sprintf("AuthorizeAgent(%s, %s)", kn, cn)
-			wantErr(t, what, w.e.AuthorizeAgent(w.ctx, p, w.clusters[cn]), want)
-			got, err := w.e.AuthenticateAgent(w.ctx, secret, w.clusters[cn])
-			wantErr(t, "AuthenticateAgent"+what[len("AuthorizeAgent"):], err, want)
-			if want == nil {
-				diff(t, "AuthenticateAgent"+what[len("AuthorizeAgent"):]+" principal", p, got)
-			} else {
-				diff(t, "AuthenticateAgent"+what[len("AuthorizeAgent"):]+" principal", Principal{}, got)
-			}
-		}
-	}
+	checkMatrix(t, w, "AuthorizeAgent", "AuthenticateAgent", allowed, w.clusters,
+		func(p Principal, c keys.ClusterID) error { return w.e.AuthorizeAgent(w.ctx, p, c) },
+		func(secret string, c keys.ClusterID) (Principal, error) {
+			return w.e.AuthenticateAgent(w.ctx, secret, c)
+		})
 	wantErr(t, "AuthorizeAgent(zero principal)", w.e.AuthorizeAgent(w.ctx, Principal{}, w.clusters["c1"]), ErrPermissionDenied)
 }
 
