@@ -305,8 +305,9 @@ func (e *Engine) readKey(ctx context.Context, id keys.KeyID) (storedKey, error) 
 	if err != nil {
 		return storedKey{}, err
 	}
-	var hk [1 + keys.PrefixSize]byte
-	hashKey := record.HashKey(&hk, prefix)
+	// The key is kept in storedKey for the delete's guard, so it is built
+	// on the heap once rather than on the stack and copied.
+	hashKey := record.HashKey(new([1 + keys.PrefixSize]byte), prefix)
 	hot, err := e.s.Get(ctx, hashKey)
 	if isNotFound(err) {
 		return storedKey{}, fmt.Errorf("auth: key id entry without its record: %w", store.ErrCorrupt)
@@ -320,7 +321,7 @@ func (e *Engine) readKey(ctx context.Context, id keys.KeyID) (storedKey, error) 
 	if rec.ID != id {
 		return storedKey{}, fmt.Errorf("%w: key record under another id", store.ErrCorrupt)
 	}
-	return storedKey{Key: rec, hashKey: append([]byte(nil), hashKey...), hashRaw: hot, byIDRaw: meta}, nil
+	return storedKey{Key: rec, hashKey: hashKey, hashRaw: hot, byIDRaw: meta}, nil
 }
 
 // deleteKey adds the deletion of every record of a key to b, guarded on
