@@ -23,7 +23,7 @@ func (e *Engine) CreateKey(ctx context.Context, spec KeySpec) (IssuedKey, error)
 		return IssuedKey{}, err
 	}
 	var issued IssuedKey
-	err = e.update(ctx, func(b *store.Batch) error {
+	err = e.update(ctx, func(b *write) error {
 		nk := nk
 		if err := e.guardKeyScope(ctx, b, &nk); err != nil {
 			return err
@@ -124,7 +124,7 @@ func (e *Engine) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 // DeleteKey revokes a key: once DeleteKey returns, its secret never
 // authenticates again. Deleting an absent key is ErrNotFound.
 func (e *Engine) DeleteKey(ctx context.Context, id keys.KeyID) error {
-	return e.update(ctx, func(b *store.Batch) error {
+	return e.update(ctx, func(b *write) error {
 		rec, err := e.readKey(ctx, id)
 		if err != nil {
 			return err
@@ -212,7 +212,7 @@ func (e *Engine) checkKeySpec(spec KeySpec) (newKey, error) {
 // guardKeyScope reads what a new key hangs off (its account, workspace or
 // cluster), checks it, fills in the key's account, and guards the batch on
 // it being unchanged.
-func (e *Engine) guardKeyScope(ctx context.Context, b *store.Batch, nk *newKey) error {
+func (e *Engine) guardKeyScope(ctx context.Context, b *write, nk *newKey) error {
 	switch {
 	case nk.kind == KindAccount:
 		_, raw, err := e.readAccount(ctx, nk.account)
@@ -246,7 +246,7 @@ func (e *Engine) guardKeyScope(ctx context.Context, b *store.Batch, nk *newKey) 
 
 // putKey draws a new key id and secret and adds the key's records to b,
 // guarded on the id and the digest prefix being unused.
-func (e *Engine) putKey(b *store.Batch, nk *newKey) (IssuedKey, error) {
+func (e *Engine) putKey(b *write, nk *newKey) (IssuedKey, error) {
 	id, err := keys.NewKeyID()
 	if err != nil {
 		return IssuedKey{}, err
@@ -276,6 +276,7 @@ func (e *Engine) putKey(b *store.Batch, nk *newKey) (IssuedKey, error) {
 	hashKey := record.HashKey(&hk, d.Prefix())
 	byID := record.KeyByIDKey(id)
 	b.RequireAbsent(hashKey).RequireAbsent(byID)
+	b.added = append(b.added, *d.Prefix())
 	b.Put(hashKey, record.AppendKey(nil, &rec))
 	b.Put(byID, record.AppendKeyMeta(nil, &rec))
 	b.Put(ownerKeyKey(&rec), nil)
@@ -326,10 +327,11 @@ func (e *Engine) readKey(ctx context.Context, id keys.KeyID) (storedKey, error) 
 
 // deleteKey adds the deletion of every record of a key to b, guarded on
 // them being unchanged.
-func (e *Engine) deleteKey(b *store.Batch, k *storedKey) {
+func (e *Engine) deleteKey(b *write, k *storedKey) {
 	byID := record.KeyByIDKey(k.ID)
 	b.RequireValue(k.hashKey, k.hashRaw).RequireValue(byID, k.byIDRaw)
 	b.Delete(k.hashKey).Delete(byID).Delete(ownerKeyKey(&k.Key))
+	b.removed = append(b.removed, [keys.PrefixSize]byte(k.hashKey[1:]))
 	if !k.Cluster.IsZero() {
 		b.Delete(record.ClusterKeyKey(k.Cluster, k.ID))
 	}

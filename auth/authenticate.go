@@ -16,13 +16,36 @@ import (
 // access); digest it; read the one record indexed under the digest's first
 // 16 bytes; compare the full stored digest in constant time; check expiry.
 // A valid secret costs one store read and no allocation on the memory
-// store.
+// store. Over a store on disk, the engine's index refuses an unknown secret
+// and its cache answers for a recently seen key, with no store read (see
+// [Options]).
 func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	s, err := keys.ParseSecret(secret)
 	if err != nil {
 		return Principal{}, errMalformed
 	}
 	d := e.hasher.Digest(&s)
+	if e.hot == nil {
+		return e.lookupStore(ctx, &d, nil, 0)
+	}
+	var c cachedKey
+	switch v, epoch := e.hot.lookup(&d, &c); v {
+	case lookupUnknown:
+		return Principal{}, errUnknown
+	case lookupHit:
+		if c.expires != 0 && e.nowNano() >= c.expires {
+			return Principal{}, errExpired
+		}
+		return c.principal(), nil
+	default:
+		return e.lookupStore(ctx, &d, e.hot, epoch)
+	}
+}
+
+// lookupStore authenticates a digest by reading its record from the store,
+// and caches the key in hot (if not nil) under the epoch its lookup began
+// at.
+func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, hot *hotKeys, epoch uint64) (Principal, error) {
 	hk := e.hashKeys.Get().(*[1 + keys.PrefixSize]byte)
 	raw, err := e.s.Get(ctx, record.HashKey(hk, d.Prefix()))
 	e.hashKeys.Put(hk)
@@ -40,6 +63,13 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 	// compared in constant time, decides.
 	if !d.EqualBytes(v.Digest()) {
 		return Principal{}, errUnknown
+	}
+	if hot != nil {
+		if hot.afterRead != nil {
+			hot.afterRead()
+		}
+		c := cachedOf(v)
+		hot.insert(d.Prefix(), &c, epoch)
 	}
 	p := principalOf(v)
 	if exp := v.Expires(); exp != 0 && e.nowNano() >= exp {

@@ -29,7 +29,7 @@ func (e *Engine) CreateCluster(ctx context.Context, ws keys.WorkspaceID, spec Cl
 		return CreatedCluster{}, invalid("cluster spec", err)
 	}
 	var out CreatedCluster
-	err := e.update(ctx, func(b *store.Batch) error {
+	err := e.update(ctx, func(b *write) error {
 		out = CreatedCluster{}
 		w, raw, err := e.readWorkspace(ctx, ws)
 		if err != nil {
@@ -113,7 +113,7 @@ func (e *Engine) ListClusters(ctx context.Context, ws keys.WorkspaceID) ([]Clust
 // always requires SASL: switching it off is ErrInvalidArgument.
 func (e *Engine) SetClusterSASL(ctx context.Context, id keys.ClusterID, p cluster.SASLPolicy) (Cluster, error) {
 	var out Cluster
-	err := e.update(ctx, func(b *store.Batch) error {
+	err := e.update(ctx, func(b *write) error {
 		rec, raw, err := e.readCluster(ctx, id)
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func (e *Engine) SetClusterSASL(ctx context.Context, id keys.ClusterID, p cluste
 // The "*" agent keys of the workspace stay: they cover the workspace, not
 // this cluster.
 func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
-	return e.update(ctx, func(b *store.Batch) error {
+	return e.update(ctx, func(b *write) error {
 		rec, raw, err := e.readCluster(ctx, id)
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func (e *Engine) readCluster(ctx context.Context, id keys.ClusterID) (record.Clu
 
 // bumpCluster adds to b a rewrite of cluster c with its generation
 // advanced, guarded on the record being raw.
-func (e *Engine) bumpCluster(b *store.Batch, c *record.Cluster, raw []byte) {
+func (e *Engine) bumpCluster(b *write, c *record.Cluster, raw []byte) {
 	ck := record.ClusterKey(c.ID)
 	c.Gen++
 	b.RequireValue(ck, raw).Put(ck, record.AppendCluster(nil, c))

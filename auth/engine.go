@@ -23,12 +23,33 @@ type Options struct {
 	// MaxAttempts bounds how often a write is retried when a concurrent
 	// writer changed what it read. Default: 16.
 	MaxAttempts int
+	// CacheSize is how many keys the engine keeps in memory once they have
+	// authenticated, so that a hot key costs no store read; each takes
+	// about 150 bytes. A revocation drops its key before it returns.
+	// Default (0): [DefaultCacheSize], or no cache over a store held in
+	// memory ([store.InMemory]). Negative: no cache.
+	CacheSize int
+	// NoIndex turns off the in-memory index of the digest prefixes of live
+	// keys, with which the engine refuses an unknown secret without
+	// reading the store, so that a flood of made-up secrets does not turn
+	// into a flood of reads. The index costs about 16 bytes per key and,
+	// in New, one scan of the keys. It is never kept over a store held in
+	// memory.
+	NoIndex bool
+	// Shared declares that other engines write to the same store. The
+	// cache and the index follow the writes made through this engine only,
+	// so Shared turns both off and every lookup reads the store.
+	Shared bool
 }
 
+// DefaultCacheSize is the number of keys an engine caches by default over
+// a store that is not held in memory: about 10 MB.
+const DefaultCacheSize = 65536
+
 // Engine issues, looks up, authorizes and revokes streamauth's secrets over
-// one [store.Store]. It is safe for concurrent use, and several engines
-// (in several processes) may share one store: every write is a guarded
-// commit that is retried when another writer got there first.
+// one [store.Store]. It is safe for concurrent use. Several engines may
+// share one store if each is made with [Options.Shared]: every write is a
+// guarded commit that is retried when another writer got there first.
 //
 // The engine does not own the store: closing the store is the caller's job,
 // after the last call to the engine.
@@ -38,6 +59,7 @@ type Engine struct {
 	now         func() time.Time
 	maxAttempts int
 	hashKeys    sync.Pool // of *[1 + keys.PrefixSize]byte
+	hot         *hotKeys  // index and cache of live keys; nil if neither
 }
 
 // New returns an engine over s. On an empty store it records the store
@@ -59,7 +81,37 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 	if err := e.checkFormat(ctx); err != nil {
 		return nil, err
 	}
+	if !opts.Shared {
+		inMemory := store.IsInMemory(s)
+		cacheSize := opts.CacheSize
+		if cacheSize == 0 && !inMemory {
+			cacheSize = DefaultCacheSize
+		}
+		e.hot = newHotKeys(!opts.NoIndex && !inMemory, cacheSize)
+	}
+	if e.hot != nil && e.hot.index {
+		if err := e.loadIndex(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
+}
+
+// loadIndex fills the index with the digest prefix of every key in the
+// store.
+func (e *Engine) loadIndex(ctx context.Context) error {
+	err := e.s.Scan(ctx, record.HashPrefix(), func(k, _ []byte) error {
+		p, err := record.HashKeyPrefix(k)
+		if err != nil {
+			return err
+		}
+		e.hot.load(p)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("auth: loading the key index: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) checkFormat(ctx context.Context) error {
@@ -100,22 +152,42 @@ var errStopScan = errors.New("auth: stop scan")
 // nowNano returns the current time in Unix nanoseconds.
 func (e *Engine) nowNano() int64 { return e.now().UnixNano() }
 
+// write is one transaction's guarded batch, with what it does to the set
+// of live keys, so that the engine's index and cache can follow it.
+type write struct {
+	store.Batch
+	added, removed [][keys.PrefixSize]byte // digest prefixes of keys created and deleted
+}
+
 // update runs a read-decide-write transaction: build reads the store and
 // fills a guarded batch, which is committed; if a guard fails because a
 // concurrent writer changed what build read, build runs again on the new
 // state. An error from build ends the transaction unchanged.
-func (e *Engine) update(ctx context.Context, build func(b *store.Batch) error) error {
+func (e *Engine) update(ctx context.Context, build func(b *write) error) error {
 	for range e.maxAttempts {
-		var b store.Batch
-		if err := build(&b); err != nil {
+		var w write
+		if err := build(&w); err != nil {
 			return err
 		}
-		err := e.s.Commit(ctx, &b)
+		err := e.commit(ctx, &w)
 		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 	}
 	return fmt.Errorf("auth: gave up after %d conflicting writes: %w", e.maxAttempts, store.ErrConflict)
+}
+
+// commit commits w, with the engine's hot-key state told before and after.
+func (e *Engine) commit(ctx context.Context, w *write) error {
+	if e.hot == nil || len(w.added)+len(w.removed) == 0 {
+		return e.s.Commit(ctx, &w.Batch)
+	}
+	e.hot.begin(w)
+	err := e.s.Commit(ctx, &w.Batch)
+	// A failed guard writes nothing; any other failure may have happened
+	// after the write took effect.
+	e.hot.end(w, err == nil, err == nil || errors.Is(err, store.ErrConflict))
+	return err
 }
 
 // get reads a record; an absent key is ErrNotFound of this package, with

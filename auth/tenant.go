@@ -5,7 +5,6 @@ import (
 
 	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
-	"github.com/streamauth/streamauth/store"
 )
 
 // CreateAccount creates an account. Its name is free text (see
@@ -15,7 +14,7 @@ func (e *Engine) CreateAccount(ctx context.Context, name string) (Account, error
 		return Account{}, invalid("account name", err)
 	}
 	var rec record.Account
-	err := e.update(ctx, func(b *store.Batch) error {
+	err := e.update(ctx, func(b *write) error {
 		id, err := keys.NewAccountID()
 		if err != nil {
 			return err
@@ -64,7 +63,7 @@ func (e *Engine) CreateWorkspace(ctx context.Context, account keys.AccountID, na
 		return Workspace{}, invalid("workspace name", err)
 	}
 	var rec record.Workspace
-	err := e.update(ctx, func(b *store.Batch) error {
+	err := e.update(ctx, func(b *write) error {
 		_, raw, err := e.readAccount(ctx, account)
 		if err != nil {
 			return err

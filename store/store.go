@@ -89,6 +89,21 @@ type Store interface {
 	Close() error
 }
 
+// InMemory is implemented by a Store that holds all its data in memory, so
+// that a read costs no I/O. Its InMemory method reports whether that is so.
+// An engine keeps no cache or index of its own in front of such a store:
+// they would cost memory and save nothing.
+type InMemory interface {
+	Store
+	InMemory() bool
+}
+
+// IsInMemory reports whether s declares itself held in memory.
+func IsInMemory(s Store) bool {
+	m, ok := s.(InMemory)
+	return ok && m.InMemory()
+}
+
 // CheckKey reports whether k is a valid key.
 func CheckKey(k []byte) error {
 	if len(k) == 0 {

@@ -89,6 +89,18 @@ func HashKey(dst *[1 + keys.PrefixSize]byte, prefix *[keys.PrefixSize]byte) []by
 	return dst[:]
 }
 
+// HashPrefix is the prefix of every hot-path index entry.
+func HashPrefix() []byte { return []byte{tagHash} }
+
+// HashKeyPrefix returns the digest prefix a hot-path index entry's key
+// holds.
+func HashKeyPrefix(key []byte) (*[keys.PrefixSize]byte, error) {
+	if len(key) != 1+keys.PrefixSize || key[0] != tagHash {
+		return nil, errShort
+	}
+	return (*[keys.PrefixSize]byte)(key[1:]), nil
+}
+
 // LastID returns the trailing 16-byte id of a listing entry's key.
 func LastID(key []byte) ([]byte, error) {
 	if len(key) < 1+keys.UUIDSize {

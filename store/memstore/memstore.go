@@ -220,3 +220,6 @@ func (s *Store) Len() int {
 	defer s.mu.RUnlock()
 	return s.table.used
 }
+
+// InMemory implements [store.InMemory]: it reports true.
+func (s *Store) InMemory() bool { return true }

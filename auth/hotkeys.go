@@ -1,0 +1,245 @@
+package auth
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/streamauth/streamauth/internal/record"
+	"github.com/streamauth/streamauth/keys"
+)
+
+// hotKeys is what the engine remembers of the live keys, in front of a
+// store that is slower than memory: an exact index of their digest
+// prefixes, so that an unknown secret costs no store read, and a bounded
+// cache of recently authenticated keys, so that a known one costs none
+// either.
+//
+// Both follow the writes made through the engine (see [write]):
+//
+//   - A created key enters the index before its commit and leaves it again
+//     only if the commit certainly failed (a conflict). So the index never
+//     misses a live key; it may, after an ambiguous store failure, hold a
+//     prefix of a key that does not exist, which costs one read.
+//   - A deleted key is marked pending before its commit: while the delete
+//     is in flight, lookups of its prefix bypass the cache and read the
+//     store. After the commit, its cache entry is dropped, its shard's epoch
+//     advances, the mark is cleared and, if the commit succeeded, the index
+//     forgets the prefix.
+//   - A lookup that misses the cache notes its shard's epoch before reading
+//     the store, and caches what it read only if the epoch is unchanged and
+//     no delete of that prefix is pending. A lookup that read a key before
+//     its revocation therefore cannot put it back after: the
+//     check-then-insert race is closed.
+//
+// Together these keep Authenticate linearizable with DeleteKey and
+// DeleteCluster: once a delete returns, no lookup of the key succeeds, and
+// while it runs, lookups see what the store holds.
+//
+// The state is split into shards by the digest's first byte, each under its
+// own lock, so that lookups on several cores rarely meet.
+type hotKeys struct {
+	shards   [hotShards]hotShard
+	index    bool // whether the index is kept (and may refuse lookups)
+	cacheCap int  // entries per shard; 0 when there is no cache
+
+	// Tests only: afterRead, if set, runs between a lookup's store read and
+	// its cache insert, to widen the race window; ignoreEpoch makes insert
+	// skip its epoch and pending checks, the broken cache that the
+	// linearizability test must catch.
+	afterRead   func()
+	ignoreEpoch bool
+}
+
+const hotShards = 64
+
+type hotShard struct {
+	mu      sync.RWMutex
+	epoch   uint64
+	live    prefixSet
+	pending map[[keys.PrefixSize]byte]int // deletes in flight, by prefix
+	cache   map[[keys.PrefixSize]byte]cachedKey
+	_       [64]byte // keeps neighbouring shards' locks off one cache line
+}
+
+// cachedKey is a cached hot key record, held without pointers so that the
+// garbage collector need not scan the cache.
+type cachedKey struct {
+	digest                          [keys.DigestSize]byte
+	id, account, workspace, cluster [keys.UUIDSize]byte
+	expires                         int64
+	kind, flags                     uint8
+}
+
+func cachedOf(v record.KeyView) cachedKey {
+	c := cachedKey{
+		id:        v.ID(),
+		account:   v.Account(),
+		workspace: v.Workspace(),
+		cluster:   v.Cluster(),
+		expires:   v.Expires(),
+		kind:      v.Kind(),
+		flags:     v.Flags(),
+	}
+	copy(c.digest[:], v.Digest())
+	return c
+}
+
+func (c *cachedKey) principal() Principal {
+	return Principal{
+		Key:        keys.KeyIDFromArray(c.id),
+		Kind:       Kind(c.kind),
+		Account:    keys.AccountIDFromArray(c.account),
+		Workspace:  keys.WorkspaceIDFromArray(c.workspace),
+		Cluster:    keys.ClusterIDFromArray(c.cluster),
+		AnyCluster: c.flags&record.FlagAnyCluster != 0,
+		ExpiresAt:  timeOf(c.expires),
+	}
+}
+
+// newHotKeys returns the engine's hot-key state, or nil when it keeps
+// neither an index nor a cache.
+func newHotKeys(index bool, cacheSize int) *hotKeys {
+	if !index && cacheSize <= 0 {
+		return nil
+	}
+	h := &hotKeys{index: index}
+	if cacheSize > 0 {
+		h.cacheCap = max(1, (cacheSize+hotShards-1)/hotShards)
+	}
+	for i := range h.shards {
+		if h.cacheCap > 0 {
+			h.shards[i].cache = make(map[[keys.PrefixSize]byte]cachedKey)
+		}
+	}
+	return h
+}
+
+func (h *hotKeys) shard(p *[keys.PrefixSize]byte) *hotShard {
+	return &h.shards[p[0]%hotShards]
+}
+
+// indexWord is the part of a digest prefix the index holds. It skips the
+// first byte, which picks the shard.
+func indexWord(p *[keys.PrefixSize]byte) uint64 {
+	return binary.LittleEndian.Uint64(p[8:])
+}
+
+// verdict is what a lookup in memory decided.
+type verdict uint8
+
+const (
+	lookupStore   verdict = iota // not decided: read the store
+	lookupUnknown                // no live key has this prefix
+	lookupHit                    // the cached key matches the digest
+)
+
+// lookup decides what it can from memory. On lookupHit, *out is the cached
+// key; on lookupStore, the returned epoch is what a later [hotKeys.insert]
+// of what the store answered must present.
+func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
+	p := d.Prefix()
+	sh := h.shard(p)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if h.index && !sh.live.has(indexWord(p)) {
+		return lookupUnknown, 0
+	}
+	if c, ok := sh.cache[*p]; ok && sh.pending[*p] == 0 && d.EqualBytes(c.digest[:]) {
+		*out = c
+		return lookupHit, 0
+	}
+	return lookupStore, sh.epoch
+}
+
+// insert caches a key read from the store by a lookup that began at epoch,
+// unless a delete of its prefix has run or is running since.
+func (h *hotKeys) insert(p *[keys.PrefixSize]byte, c *cachedKey, epoch uint64) {
+	if h.cacheCap == 0 {
+		return
+	}
+	sh := h.shard(p)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if (sh.epoch != epoch || sh.pending[*p] != 0) && !h.ignoreEpoch {
+		return
+	}
+	if _, ok := sh.cache[*p]; !ok && len(sh.cache) >= h.cacheCap {
+		// Evict an entry at random: map iteration starts at a random
+		// place. Random eviction needs no bookkeeping on the hit path.
+		for k := range sh.cache {
+			delete(sh.cache, k)
+			break
+		}
+	}
+	sh.cache[*p] = *c
+}
+
+// load adds the prefix of a key found in the store when the engine starts.
+func (h *hotKeys) load(p *[keys.PrefixSize]byte) {
+	sh := h.shard(p)
+	sh.mu.Lock()
+	sh.live.add(indexWord(p))
+	sh.mu.Unlock()
+}
+
+// begin runs before w is committed: created keys enter the index and
+// deleted ones are marked pending.
+func (h *hotKeys) begin(w *write) {
+	for i := range w.added {
+		h.load(&w.added[i])
+	}
+	for i := range w.removed {
+		p := &w.removed[i]
+		sh := h.shard(p)
+		sh.mu.Lock()
+		if sh.pending == nil {
+			sh.pending = make(map[[keys.PrefixSize]byte]int)
+		}
+		sh.pending[*p]++
+		delete(sh.cache, *p)
+		sh.mu.Unlock()
+	}
+}
+
+// end runs after the commit of w returned: applied tells whether the
+// commit took effect, certain tells whether that is known (a failed guard
+// writes nothing; another store error may or may not have).
+func (h *hotKeys) end(w *write, applied, certain bool) {
+	if !applied && certain {
+		for i := range w.added {
+			p := &w.added[i]
+			sh := h.shard(p)
+			sh.mu.Lock()
+			sh.live.remove(indexWord(p))
+			sh.mu.Unlock()
+		}
+	}
+	for i := range w.removed {
+		p := &w.removed[i]
+		sh := h.shard(p)
+		sh.mu.Lock()
+		delete(sh.cache, *p)
+		sh.epoch++
+		if sh.pending[*p]--; sh.pending[*p] == 0 {
+			delete(sh.pending, *p)
+		}
+		if applied {
+			sh.live.remove(indexWord(p))
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// stats reports the index's size in prefixes and bytes, and the number of
+// cached keys.
+func (h *hotKeys) stats() (prefixes, indexBytes, cached int) {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		prefixes += sh.live.n
+		indexBytes += sh.live.bytes()
+		cached += len(sh.cache)
+		sh.mu.RUnlock()
+	}
+	return prefixes, indexBytes, cached
+}

@@ -1,0 +1,335 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/internal/record"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/memstore"
+)
+
+// countingStore counts the Get calls that reach a store. Unlike the memory
+// store it wraps, it does not declare itself held in memory, so an engine
+// over it keeps an index and a cache as it would over a disk.
+type countingStore struct {
+	store.Store
+	gets atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, key []byte) ([]byte, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+// hotFixture is an engine over a counting memory store with one workspace.
+type hotFixture struct {
+	s  *countingStore
+	e  *Engine
+	ws keys.WorkspaceID
+}
+
+func newHotFixture(t *testing.T, opts Options) *hotFixture {
+	t.Helper()
+	return newHotFixtureOn(t, memstore.New(), opts)
+}
+
+// newHotFixtureOn is newHotFixture over s, which it closes at the end of
+// the test.
+func newHotFixtureOn(t *testing.T, s store.Store, opts Options) *hotFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &hotFixture{s: &countingStore{Store: s}}
+	t.Cleanup(func() { f.s.Close() })
+	var err error
+	if f.e, err = New(ctx, f.s, opts); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := f.e.CreateAccount(ctx, "acct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.e.CreateWorkspace(ctx, acct.ID, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ws = w.ID
+	return f
+}
+
+func (f *hotFixture) createKeys(t *testing.T, n int) []IssuedKey {
+	t.Helper()
+	out := make([]IssuedKey, n)
+	for i := range out {
+		k, err := f.e.CreateApplicationKey(context.Background(), f.ws, "akn_k", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = k
+	}
+	return out
+}
+
+// TestIndexRefusesUnknownWithoutRead: a flood of well-formed but made-up
+// secrets reaches the store for fewer than 1% of them (in practice none),
+// on a fresh engine and on one that rebuilt its index from the store.
+func TestIndexRefusesUnknownWithoutRead(t *testing.T) {
+	ctx := context.Background()
+	f := newHotFixture(t, Options{})
+	f.createKeys(t, 1000)
+	const flood = 100_000
+	check := func(t *testing.T, e *Engine) {
+		before := f.s.gets.Load()
+		for range flood {
+			s, err := keys.NewSecret()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Authenticate(ctx, s.Reveal()); !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("made-up secret: %v, want ErrUnauthenticated", err)
+			}
+		}
+		reads := f.s.gets.Load() - before
+		t.Logf("%d of %d unknown secrets read the store", reads, flood)
+		if reads*100 > flood {
+			t.Fatalf("%d of %d unknown secrets read the store, want under 1%%", reads, flood)
+		}
+	}
+	t.Run("fresh", func(t *testing.T) { check(t, f.e) })
+	t.Run("reopened", func(t *testing.T) {
+		e, err := New(ctx, f.s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, e)
+	})
+}
+
+// TestCacheAnswersWithoutRead: a key that authenticated once authenticates
+// again with no store read; a revocation drops it before DeleteKey
+// returns; an expiry is checked on cached keys too; without the cache every
+// lookup reads.
+func TestCacheAnswersWithoutRead(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	f := newHotFixture(t, Options{Now: func() time.Time { return now }})
+	k, err := f.e.CreateApplicationKey(ctx, f.ws, "akn_k", now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := k.Secret.Reveal()
+	mustAuth := func(wantReads int64, wantErr error) {
+		t.Helper()
+		before := f.s.gets.Load()
+		_, err := f.e.Authenticate(ctx, secret)
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("Authenticate: %v, want %v", err, wantErr)
+		}
+		if got := f.s.gets.Load() - before; got != wantReads {
+			t.Fatalf("Authenticate read the store %d times, want %d", got, wantReads)
+		}
+	}
+	mustAuth(1, nil) // first lookup reads and caches
+	mustAuth(0, nil) // then the cache answers
+	now = now.Add(2 * time.Hour)
+	mustAuth(0, ErrUnauthenticated) // expired, from the cache
+	now = now.Add(-2 * time.Hour)
+	if err := f.e.DeleteKey(ctx, k.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustAuth(0, ErrUnauthenticated) // the index no longer holds it
+
+	g := newHotFixture(t, Options{CacheSize: -1})
+	k2 := g.createKeys(t, 1)[0]
+	for range 3 {
+		before := g.s.gets.Load()
+		if _, err := g.e.Authenticate(ctx, k2.Secret.Reveal()); err != nil {
+			t.Fatal(err)
+		}
+		if g.s.gets.Load()-before != 1 {
+			t.Fatal("with no cache, a lookup must read the store")
+		}
+	}
+}
+
+// TestCacheBounded: the cache never holds more than its size, rounded up
+// to a whole number of entries per shard.
+func TestCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	f := newHotFixture(t, Options{CacheSize: 128})
+	for _, k := range f.createKeys(t, 2000) {
+		if _, err := f.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, cached := f.e.hot.stats()
+	if cached > 128 {
+		t.Fatalf("cache holds %d keys, capacity 128", cached)
+	}
+	if cached < 64 {
+		t.Fatalf("cache holds only %d keys after 2000 lookups", cached)
+	}
+}
+
+// TestHotKeysConfiguration: which engines keep an index and a cache.
+func TestHotKeysConfiguration(t *testing.T) {
+	ctx := context.Background()
+	mem := memstore.New()
+	defer mem.Close()
+	disk := &countingStore{Store: memstore.New()}
+	defer disk.Close()
+	for _, tc := range []struct {
+		name      string
+		s         store.Store
+		opts      Options
+		index     bool
+		cachePerS int
+	}{
+		{"memory store", mem, Options{}, false, 0},
+		{"memory store, explicit cache", mem, Options{CacheSize: 640}, false, 10},
+		{"other store", disk, Options{}, true, DefaultCacheSize / hotShards},
+		{"other store, no index", disk, Options{NoIndex: true}, false, DefaultCacheSize / hotShards},
+		{"other store, no cache", disk, Options{CacheSize: -1}, true, 0},
+		{"shared", disk, Options{Shared: true, CacheSize: 100}, false, 0},
+	} {
+		e, err := New(ctx, tc.s, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var index bool
+		var cacheCap int
+		if e.hot != nil {
+			index, cacheCap = e.hot.index, e.hot.cacheCap
+		}
+		if index != tc.index || cacheCap != tc.cachePerS {
+			t.Errorf("%s: index %v, cache %d per shard; want %v, %d", tc.name, index, cacheCap, tc.index, tc.cachePerS)
+		}
+	}
+}
+
+// TestIndexExactUnderConcurrency: goroutines create and delete keys and
+// delete clusters at once while others authenticate. While a key is
+// acknowledged and not being deleted, it authenticates; once everything
+// has returned, the index holds exactly the digest prefixes of the keys in
+// the store, each once.
+func TestIndexExactUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	f := newHotFixture(t, Options{CacheSize: 256})
+	var (
+		mu   sync.Mutex
+		live []IssuedKey // acknowledged, not yet handed to a deleter
+	)
+	take := func(r *rand.Rand) (IssuedKey, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(live) == 0 {
+			return IssuedKey{}, false
+		}
+		i := r.IntN(len(live))
+		k := live[i]
+		live[i] = live[len(live)-1]
+		live = live[:len(live)-1]
+		return k, true
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 16)
+	for g := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			for i := range 300 {
+				switch r.IntN(4) {
+				case 0, 1:
+					k, err := f.e.CreateApplicationKey(ctx, f.ws, "akn_k", time.Time{})
+					if err != nil {
+						errc <- err
+						return
+					}
+					mu.Lock()
+					live = append(live, k)
+					mu.Unlock()
+				case 2:
+					k, ok := take(r)
+					if !ok {
+						continue
+					}
+					if _, err := f.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+						errc <- errors.New("a live key does not authenticate")
+						return
+					}
+					if err := f.e.DeleteKey(ctx, k.Key.ID); err != nil {
+						errc <- err
+						return
+					}
+					if _, err := f.e.Authenticate(ctx, k.Secret.Reveal()); !errors.Is(err, ErrUnauthenticated) {
+						errc <- errors.New("a deleted key still authenticates")
+						return
+					}
+				case 3:
+					c, err := f.e.CreateCluster(ctx, f.ws, ClusterSpec{Name: fmt.Sprintf("c%d-%d", g, i), Type: cluster.BYOC})
+					if err != nil {
+						errc <- err
+						return
+					}
+					if err := f.e.DeleteCluster(ctx, c.Cluster.ID); err != nil {
+						errc <- err
+						return
+					}
+					if _, err := f.e.Authenticate(ctx, c.AgentKey.Secret.Reveal()); !errors.Is(err, ErrUnauthenticated) {
+						errc <- errors.New("the agent key of a deleted cluster still authenticates")
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	checkIndexExact(t, f.e, f.s)
+}
+
+// checkIndexExact compares the engine's index with the hot records in s.
+func checkIndexExact(t *testing.T, e *Engine, s store.Store) {
+	t.Helper()
+	want := map[uint64]int{}
+	err := s.Scan(context.Background(), record.HashPrefix(), func(k, _ []byte) error {
+		p, err := record.HashKeyPrefix(k)
+		if err != nil {
+			return err
+		}
+		want[foldPrefix(indexWord(p))]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]int{}
+	for i := range e.hot.shards {
+		for _, v := range e.hot.shards[i].live.slots {
+			if v != 0 {
+				got[v]++
+			}
+		}
+		if n := len(e.hot.shards[i].pending); n != 0 {
+			t.Errorf("shard %d: %d deletes still pending", i, n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("index holds %d distinct prefixes, store %d", len(got), len(want))
+	}
+	for p, n := range want {
+		if got[p] != n {
+			t.Fatalf("prefix %#x: index holds %d, store %d", p, got[p], n)
+		}
+	}
+}
