@@ -1,14 +1,21 @@
 // Command quickstart walks through streamauth's control-plane engine: it
 // creates an account, a workspace, an application key, a BYOC and a
 // serverless cluster, then authenticates and authorizes, shows an agent key
-// refused on another cluster, and revokes a key.
+// refused on another cluster, revokes a key, and reopens the store to show
+// that what was written stays written.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart                    # pebble, in a temporary directory
+//	go run ./examples/quickstart -dir /var/lib/sa   # pebble, in a directory kept
+//	go run ./examples/quickstart -store badger      # or badger, or mem
+//
+// The store is embedded: pebble (the default) and badger keep it in one
+// directory on local disk, mem in memory only.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,24 +23,71 @@ import (
 
 	"github.com/streamauth/streamauth/auth"
 	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/badgerstore"
 	"github.com/streamauth/streamauth/store/memstore"
+	"github.com/streamauth/streamauth/store/pebblestore"
 )
 
+// config is what the command line chooses.
+type config struct {
+	Backend string // "pebble", "badger" or "mem"
+	Dir     string // store directory; empty: a temporary one, removed at the end
+}
+
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	var cfg config
+	flag.StringVar(&cfg.Backend, "store", "pebble", "storage backend: pebble, badger or mem")
+	flag.StringVar(&cfg.Dir, "dir", "", "store directory (default: a new temporary directory, removed on exit)")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer) error {
-	st := memstore.New()
-	defer st.Close()
+// openStore opens the backend's store in dir (unused for mem).
+func openStore(backend, dir string) (store.Store, error) {
+	switch backend {
+	case "pebble":
+		return pebblestore.Open(dir, pebblestore.Options{})
+	case "badger":
+		return badgerstore.Open(dir, badgerstore.Options{})
+	case "mem":
+		return memstore.New(), nil
+	}
+	return nil, fmt.Errorf("unknown store %q: want pebble, badger or mem", backend)
+}
+
+func run(ctx context.Context, w io.Writer, cfg config) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := cfg.Dir
+	if dir == "" && cfg.Backend != "mem" {
+		tmp, err := os.MkdirTemp("", "streamauth-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	st, err := openStore(cfg.Backend, dir)
+	if err != nil {
+		return err
+	}
+	// st is reassigned when the store is reopened; close whichever is open.
+	defer func() { st.Close() }()
 	e, err := auth.New(ctx, st, auth.Options{})
 	if err != nil {
 		return err
 	}
 	step := func(format string, args ...any) { fmt.Fprintf(w, "• "+format+"\n", args...) }
+	where := "in memory"
+	if cfg.Backend != "mem" {
+		where = "in a directory on local disk"
+	}
+	step("opened a %s store %s", cfg.Backend, where)
 
 	acct, err := e.CreateAccount(ctx, "Acme Corp")
 	if err != nil {
@@ -109,5 +163,27 @@ func run(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("agent key of a deleted cluster: got %v, want unauthenticated", err)
 	}
 	step("deleted cluster %q; its agent key is refused: %v", west.Cluster.Name, err)
+
+	if cfg.Backend == "mem" {
+		return nil
+	}
+	// Durability: close the store and open it again, as after a restart.
+	if err := st.Close(); err != nil {
+		return err
+	}
+	if st, err = openStore(cfg.Backend, dir); err != nil {
+		return err
+	}
+	if e, err = auth.New(ctx, st, auth.Options{}); err != nil {
+		return err
+	}
+	if _, err := e.AuthenticateAgent(ctx, agentSecret, east.Cluster.ID); err != nil {
+		return err
+	}
+	_, err = e.Authenticate(ctx, app.Secret.Reveal())
+	if !errors.Is(err, auth.ErrUnauthenticated) {
+		return fmt.Errorf("revoked key after reopening: got %v, want unauthenticated", err)
+	}
+	step("reopened the store: the agent key of %q still authenticates, the revoked key is still refused", east.Cluster.Name)
 	return nil
 }

@@ -9,13 +9,26 @@ import (
 	"testing"
 )
 
+// TestRun runs the quickstart on every backend, pebble in a temporary
+// directory of its own choosing (the default) and badger in the test's.
 func TestRun(t *testing.T) {
+	for _, cfg := range []config{
+		{Backend: "pebble"},
+		{Backend: "badger", Dir: t.TempDir()},
+		{Backend: "mem"},
+	} {
+		t.Run(cfg.Backend, func(t *testing.T) { testRun(t, cfg) })
+	}
+}
+
+func testRun(t *testing.T, cfg config) {
 	var buf bytes.Buffer
-	if err := run(t.Context(), &buf); err != nil {
+	if err := run(t.Context(), &buf, cfg); err != nil {
 		t.Fatalf("run: %v\noutput so far:\n%s", err, buf.String())
 	}
 	out := buf.String()
 	steps := []string{
+		"opened a " + cfg.Backend + " store",
 		"created account aci_",
 		`("Acme Corp")`,
 		"created workspace wsi_",
@@ -41,9 +54,14 @@ func TestRun(t *testing.T) {
 			t.Errorf("output lacks %q", s)
 		}
 	}
+	wantLines := 13
+	if cfg.Backend != "mem" {
+		steps = append(steps, "reopened the store: the agent key of \"orders-east\" still authenticates, the revoked key is still refused")
+		wantLines++
+	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != 12 {
-		t.Errorf("output has %d lines, want 12 (one per step)", len(lines))
+	if len(lines) != wantLines {
+		t.Errorf("output has %d lines, want %d (one per step)", len(lines), wantLines)
 	}
 	for i, l := range lines {
 		if !strings.HasPrefix(l, "• ") {
@@ -66,11 +84,18 @@ func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	var buf bytes.Buffer
-	err := run(ctx, &buf)
+	err := run(ctx, &buf, config{Backend: "pebble"})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("run with a cancelled context: got %v, want context.Canceled", err)
 	}
 	if buf.Len() != 0 {
 		t.Errorf("run with a cancelled context printed %q", buf.String())
+	}
+}
+
+func TestRunUnknownStore(t *testing.T) {
+	var buf bytes.Buffer
+	if err := run(t.Context(), &buf, config{Backend: "etcd", Dir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "unknown store") {
+		t.Errorf("run with an unknown store: got %v", err)
 	}
 }
