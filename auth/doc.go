@@ -40,10 +40,27 @@
 // error ([store.ErrCorrupt], [store.ErrClosed], a context error) passed
 // through. No error text holds secret material.
 //
+// # In front of a disk
+//
+// Over a store that is not held in memory (pebble, badger), the engine
+// keeps two things of its own, both configured in [Options]:
+//
+//   - an exact index of the digest prefixes of the live keys, loaded in
+//     [New] and kept in step with every write, so that a well-formed but
+//     unknown secret is refused with no store read;
+//   - a bounded cache of recently authenticated keys.
+//
+// A revocation ([Engine.DeleteKey], [Engine.DeleteCluster]) takes its keys
+// out of both before it returns, and a lookup that read a key before the
+// revocation cannot put it back afterwards: Authenticate stays
+// linearizable with revocations.
+//
 // # Sharing a store
 //
 // Every write reads what it depends on, then commits a batch guarded on
 // those reads being unchanged, and retries on [store.ErrConflict]. So a
 // delete of a cluster and a concurrent creation of an agent key for it never
-// leave a key without its cluster, and several engines may share one store.
+// leave a key without its cluster. Several engines may share one store if
+// each is made with [Options.Shared], which turns the index and the cache
+// off: they see only the writes of their own engine.
 package auth
