@@ -16,6 +16,9 @@ var (
 	// ErrInvalidName reports a key name or display name that breaks its
 	// format rules.
 	ErrInvalidName = errors.New("keys: invalid name")
+	// ErrInvalidPassword reports an imported password that breaks the
+	// password rules.
+	ErrInvalidPassword = errors.New("keys: invalid password")
 )
 
 // The reasons a secret is malformed, allocated once so that refusing a
