@@ -422,3 +422,49 @@ func FuzzCheckMeta(f *testing.F) {
 		}
 	})
 }
+
+// recordCredential is a valid credential with fields of the given sizes.
+func recordCredential(saltLen, hashLen int, name string) record.Credential {
+	c := record.Credential{
+		Created: 1700000000000000000, Superuser: saltLen%2 == 0,
+		Username: "ccun_00112233445566778899aabbccddeeff", Name: name,
+		Argon2: record.Argon2Hash{Time: 1, Memory: 64 * 1024, Threads: 1,
+			Salt: recordSeq(0x40, saltLen), Hash: recordSeq(0x50, hashLen)},
+	}
+	for i, size := range []int{32, 64} {
+		c.SCRAM[i] = record.SCRAMVerifier{Iterations: 4096 << i, Salt: recordSeq(0x60, saltLen),
+			StoredKey: recordSeq(0x70, size), ServerKey: recordSeq(0x80, size)}
+	}
+	recordSetID(&c.Cluster, 0x10)
+	recordSetID(&c.Workspace, 0x20)
+	recordSetID(&c.Account, 0x30)
+	return c
+}
+
+func FuzzDecodeCredential(f *testing.F) {
+	var encs [][]byte
+	for _, sizes := range [][2]int{{8, 16}, {16, 32}, {64, 64}} {
+		c := recordCredential(sizes[0], sizes[1], "orders consumer")
+		encs = append(encs, record.AppendCredential(nil, &c))
+	}
+	recordSeeds(f, encs, 1+3*16+8)
+	id := keys.CredentialIDFromArray([16]byte{0xcc})
+	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
+		in := recordInput(b, reseal)
+		c, err := record.DecodeCredential(id, in)
+		if err != nil {
+			recordCheckRefusal(t, in, err)
+			return
+		}
+		a := c.Argon2
+		if a.Time > record.MaxArgon2Time || a.Memory > record.MaxArgon2Memory || a.Threads > record.MaxArgon2Threads {
+			t.Fatalf("decoded argon2 parameters out of bounds: %+v", a)
+		}
+		for _, v := range c.SCRAM {
+			if v.Iterations < record.MinSCRAMIter || v.Iterations > record.MaxSCRAMIter {
+				t.Fatalf("decoded SCRAM iterations out of bounds: %d", v.Iterations)
+			}
+		}
+		recordCheckSame(t, in, record.AppendCredential(nil, &c))
+	})
+}

@@ -16,6 +16,9 @@ import "github.com/streamauth/streamauth/keys"
 //	K key                  → key meta       keys by id: digest prefix, created, name
 //	k owner key            → (empty)        keys of a workspace or an account
 //	g cluster key          → (empty)        agent keys bound to one cluster
+//	P cred                 → Credential     cluster credentials by id
+//	p cluster cred         → (empty)        credentials of a cluster
+//	u cluster username     → cred id        login entry: a username is looked up within its cluster only
 //	m                      → format version of the whole store
 const (
 	tagAccount          = 'A'
@@ -29,6 +32,9 @@ const (
 	tagOwnerKey         = 'k'
 	tagClusterKey       = 'g'
 	tagMeta             = 'm'
+	tagCredential       = 'P'
+	tagClusterCred      = 'p'
+	tagLogin            = 'u'
 )
 
 // MetaKey holds the store's format version.
@@ -73,6 +79,26 @@ func WorkspaceClusterKey(w keys.WorkspaceID, c keys.ClusterID) []byte {
 }
 func OwnerKeyKey(owner id, k keys.KeyID) []byte           { return key2(tagOwnerKey, owner, k) }
 func ClusterKeyKey(c keys.ClusterID, k keys.KeyID) []byte { return key2(tagClusterKey, c, k) }
+
+// CredentialKey holds a credential.
+func CredentialKey(c keys.CredentialID) []byte { return key1(tagCredential, c) }
+
+// ClusterCredentialsPrefix is the prefix of the listing entries of a
+// cluster's credentials.
+func ClusterCredentialsPrefix(c keys.ClusterID) []byte { return key1(tagClusterCred, c) }
+
+// ClusterCredentialKey is the listing entry of credential cr of cluster c.
+func ClusterCredentialKey(c keys.ClusterID, cr keys.CredentialID) []byte {
+	return key2(tagClusterCred, c, cr)
+}
+
+// LoginKey is the entry under which a username is looked up: within its
+// cluster only, so that no lookup can find another cluster's credential.
+func LoginKey(c keys.ClusterID, username string) []byte {
+	cb := c.Bytes()
+	b := make([]byte, 0, 1+keys.UUIDSize+len(username))
+	return append(append(append(b, tagLogin), cb[:]...), username...)
+}
 
 // ClusterNameKey is the uniqueness entry of a cluster name in a workspace.
 func ClusterNameKey(w keys.WorkspaceID, name string) []byte {
