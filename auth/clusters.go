@@ -131,7 +131,8 @@ func (e *Engine) SetClusterSASL(ctx context.Context, id keys.ClusterID, p cluste
 }
 
 // DeleteCluster deletes a cluster and, in the same atomic write, every agent
-// key bound to it. Once it returns, none of those keys authenticates again.
+// key bound to it and every credential of it. Once it returns, none of
+// those keys and credentials authenticates again.
 // The "*" agent keys of the workspace stay: they cover the workspace, not
 // this cluster.
 func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
@@ -150,6 +151,17 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 				return err
 			}
 			e.deleteKey(b, &k)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = scanIDs(ctx, e, record.ClusterCredentialsPrefix(id), func(cid keys.CredentialID) error {
+			c, raw, err := e.readCredential(ctx, cid)
+			if err != nil {
+				return err
+			}
+			e.deleteCredential(b, &c, raw)
 			return nil
 		})
 		if err != nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -36,6 +37,24 @@ type Options struct {
 	// in New, one scan of the keys. It is never kept over a store held in
 	// memory.
 	NoIndex bool
+	// PasswordHash sets the argon2id parameters of new credentials' PLAIN
+	// hashes. Default (zero): [DefaultArgon2].
+	PasswordHash Argon2Params
+	// SCRAMIterations is the PBKDF2 iteration count of new credentials'
+	// SCRAM verifiers, 4096 to 16384. Default: 4096, Kafka's.
+	SCRAMIterations int
+	// MaxPasswordChecks bounds how many argon2id runs (PLAIN logins and
+	// credential creations) go at once; each holds PasswordHash.MemoryKiB.
+	// Default: GOMAXPROCS.
+	MaxPasswordChecks int
+	// PasswordCheckWait is how long a PLAIN login waits for a free slot
+	// before it fails with ErrBusy. Default: 200ms.
+	PasswordCheckWait time.Duration
+	// RememberPlain is how long a successful PLAIN check is remembered, so
+	// that a reconnecting client costs no argon2id run. Deleting the
+	// credential forgets it at once. Default: 5 minutes; negative: never
+	// remember.
+	RememberPlain time.Duration
 	// Shared declares that other engines write to the same store. The
 	// cache and the index follow the writes made through this engine only,
 	// so Shared turns both off and every lookup reads the store.
@@ -60,6 +79,9 @@ type Engine struct {
 	maxAttempts int
 	hashKeys    sync.Pool // of *[1 + keys.PrefixSize]byte
 	hot         *hotKeys  // index and cache of live keys; nil if neither
+	passwords   *passwords
+	remembered  *remembered // successful PLAIN checks; nil if not kept
+	fakeKey     []byte      // the store's key of fake SCRAM salts
 }
 
 // New returns an engine over s. On an empty store it records the store
@@ -78,8 +100,22 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 		e.maxAttempts = 16
 	}
 	e.hashKeys.New = func() any { return new([1 + keys.PrefixSize]byte) }
+	if e.passwords, err = newPasswords(opts.PasswordHash, opts.SCRAMIterations, opts.MaxPasswordChecks, opts.PasswordCheckWait); err != nil {
+		return nil, err
+	}
 	if err := e.checkFormat(ctx); err != nil {
 		return nil, err
+	}
+	if e.fakeKey, err = e.loadFakeKey(ctx); err != nil {
+		return nil, err
+	}
+	if ttl := opts.RememberPlain; ttl >= 0 && !opts.Shared {
+		if ttl == 0 {
+			ttl = 5 * time.Minute
+		}
+		if e.remembered, err = newRemembered(ttl.Nanoseconds()); err != nil {
+			return nil, err
+		}
 	}
 	if !opts.Shared {
 		inMemory := store.IsInMemory(s)
@@ -96,6 +132,37 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// loadFakeKey returns the store's key of fake SCRAM salts, drawing and
+// writing one if the store has none yet.
+func (e *Engine) loadFakeKey(ctx context.Context) ([]byte, error) {
+	for range e.maxAttempts {
+		v, err := e.s.Get(ctx, record.FakeSaltKey)
+		if err == nil {
+			if len(v) != fakeKeyLen {
+				return nil, fmt.Errorf("%w: fake salt key of %d bytes", store.ErrCorrupt, len(v))
+			}
+			return v, nil
+		}
+		if !isNotFound(err) {
+			return nil, fmt.Errorf("auth: reading fake salt key: %w", err)
+		}
+		k := make([]byte, fakeKeyLen)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		var b store.Batch
+		b.RequireAbsent(record.FakeSaltKey).Put(record.FakeSaltKey, k)
+		if err := e.s.Commit(ctx, &b); err == nil {
+			return k, nil
+		} else if !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("auth: writing fake salt key: %w", err)
+		}
+	}
+	return nil, fmt.Errorf("auth: writing fake salt key: %w", store.ErrConflict)
+}
+
+const fakeKeyLen = 32
 
 // loadIndex fills the index with the digest prefix of every key in the
 // store.
@@ -157,6 +224,7 @@ func (e *Engine) nowNano() int64 { return e.now().UnixNano() }
 type write struct {
 	store.Batch
 	added, removed [][keys.PrefixSize]byte // digest prefixes of keys created and deleted
+	removedCreds   []keys.CredentialID      // credentials deleted
 }
 
 // update runs a read-decide-write transaction: build reads the store and
@@ -179,14 +247,23 @@ func (e *Engine) update(ctx context.Context, build func(b *write) error) error {
 
 // commit commits w, with the engine's hot-key state told before and after.
 func (e *Engine) commit(ctx context.Context, w *write) error {
-	if e.hot == nil || len(w.added)+len(w.removed) == 0 {
-		return e.s.Commit(ctx, &w.Batch)
+	hot := e.hot != nil && len(w.added)+len(w.removed) > 0
+	creds := e.remembered != nil && len(w.removedCreds) > 0
+	if hot {
+		e.hot.begin(w)
 	}
-	e.hot.begin(w)
+	if creds {
+		e.remembered.begin()
+	}
 	err := e.s.Commit(ctx, &w.Batch)
-	// A failed guard writes nothing; any other failure may have happened
-	// after the write took effect.
-	e.hot.end(w, err == nil, err == nil || errors.Is(err, store.ErrConflict))
+	if hot {
+		// A failed guard writes nothing; any other failure may have
+		// happened after the write took effect.
+		e.hot.end(w, err == nil, err == nil || errors.Is(err, store.ErrConflict))
+	}
+	if creds {
+		e.remembered.end(w.removedCreds)
+	}
 	return err
 }
 

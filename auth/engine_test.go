@@ -262,7 +262,11 @@ func TestNewEmptyStoreWritesFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][2]string{{string(record.MetaKey), string(record.MetaValue())}}
+	// The format record, and the random key of fake SCRAM salts.
+	if len(got) != 2 || len(got[0][1]) != fakeKeyLen {
+		t.Fatalf("store after New holds %d records, want 2", len(got))
+	}
+	want := [][2]string{{string(record.FakeSaltKey), got[0][1]}, {string(record.MetaKey), string(record.MetaValue())}}
 	diff(t, "store after New", want, got)
 
 	// A second engine over the initialised store accepts it and writes
@@ -270,8 +274,8 @@ func TestNewEmptyStoreWritesFormat(t *testing.T) {
 	if _, err := New(ctx, st, Options{}); err != nil {
 		t.Fatalf("New on an initialised store: %v", err)
 	}
-	if n := st.Len(); n != 1 {
-		t.Errorf("store holds %d keys after a second New, want 1", n)
+	if n := st.Len(); n != 2 {
+		t.Errorf("store holds %d keys after a second New, want 2", n)
 	}
 }
 

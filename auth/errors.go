@@ -27,6 +27,9 @@ var (
 	// ErrUnsupported: a valid request the domain does not allow, such as an
 	// agent key for a serverless cluster.
 	ErrUnsupported = errors.New("auth: unsupported")
+	// ErrBusy: the engine is at its bound of concurrent password checks
+	// (see Options.MaxPasswordChecks); the login may be tried again later.
+	ErrBusy = errors.New("auth: busy")
 )
 
 // Errors returned on the hot path are allocated once, so that refusing a

@@ -456,7 +456,7 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 			if err != nil || keys.KeyIDFromArray(view.ID()) != id {
 				t.Fatalf("K record of key %v points at another key's hot record (%v)", id, err)
 			}
-		case 'w', 'c', 'n', 'k', 'g', 'm':
+		case 'w', 'c', 'n', 'k', 'g', 'm', 'f':
 		default:
 			t.Fatalf("unknown key tag %q in %x", k[0], k)
 		}

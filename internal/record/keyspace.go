@@ -20,6 +20,7 @@ import "github.com/streamauth/streamauth/keys"
 //	p cluster cred         → (empty)        credentials of a cluster
 //	u cluster username     → cred id        login entry: a username is looked up within its cluster only
 //	m                      → format version of the whole store
+//	f                      → the store's key of fake SCRAM salts (for unknown usernames)
 const (
 	tagAccount          = 'A'
 	tagWorkspace        = 'W'
@@ -35,10 +36,14 @@ const (
 	tagCredential       = 'P'
 	tagClusterCred      = 'p'
 	tagLogin            = 'u'
+	tagFakeSalt         = 'f'
 )
 
 // MetaKey holds the store's format version.
 var MetaKey = []byte{tagMeta}
+
+// FakeSaltKey holds the random key from which fake SCRAM salts are derived.
+var FakeSaltKey = []byte{tagFakeSalt}
 
 type id interface{ Bytes() [keys.UUIDSize]byte }
 
