@@ -110,7 +110,9 @@ func (e *Engine) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	var out []Key
 	err := scanIDs(ctx, e, prefix, func(id keys.KeyID) error {
 		rec, err := e.readKey(ctx, id)
-		if err != nil {
+		if deletedSince(err) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if f.Kind == 0 || Kind(rec.Kind) == f.Kind {
@@ -311,6 +313,11 @@ func (e *Engine) readKey(ctx context.Context, id keys.KeyID) (storedKey, error) 
 	hashKey := record.HashKey(new([1 + keys.PrefixSize]byte), prefix)
 	hot, err := e.s.Get(ctx, hashKey)
 	if isNotFound(err) {
+		// Deleted between the two reads, or a dangling id entry: read it
+		// again to tell.
+		if _, err := e.get(ctx, record.KeyByIDKey(id), "key"); err != nil {
+			return storedKey{}, err
+		}
 		return storedKey{}, fmt.Errorf("auth: key id entry without its record: %w", store.ErrCorrupt)
 	} else if err != nil {
 		return storedKey{}, err

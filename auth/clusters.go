@@ -100,7 +100,9 @@ func (e *Engine) ListClusters(ctx context.Context, ws keys.WorkspaceID) ([]Clust
 	var out []Cluster
 	err := scanIDs(ctx, e, record.ClustersPrefix(ws), func(id keys.ClusterID) error {
 		rec, _, err := e.readCluster(ctx, id)
-		if err != nil {
+		if deletedSince(err) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		out = append(out, clusterOf(&rec))
@@ -145,9 +147,14 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 		// The guard on the cluster record, whose generation every bound key
 		// creation or deletion changes, makes the scan below exact.
 		b.RequireValue(ck, raw)
+		// A key or credential deleted since the scan began is skipped:
+		// its delete changed the cluster's generation, so the guard above
+		// fails and the whole write runs again.
 		err = scanIDs(ctx, e, record.ClusterKeysPrefix(id), func(kid keys.KeyID) error {
 			k, err := e.readKey(ctx, kid)
-			if err != nil {
+			if deletedSince(err) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 			e.deleteKey(b, &k)
@@ -158,7 +165,9 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 		}
 		err = scanIDs(ctx, e, record.ClusterCredentialsPrefix(id), func(cid keys.CredentialID) error {
 			c, raw, err := e.readCredential(ctx, cid)
-			if err != nil {
+			if deletedSince(err) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 			e.deleteCredential(b, &c, raw)

@@ -124,7 +124,9 @@ func (e *Engine) ListCredentials(ctx context.Context, cl keys.ClusterID) ([]Cred
 	var out []Credential
 	err := scanIDs(ctx, e, record.ClusterCredentialsPrefix(cl), func(id keys.CredentialID) error {
 		rec, _, err := e.readCredential(ctx, id)
-		if err != nil {
+		if deletedSince(err) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		out = append(out, credentialOf(&rec))

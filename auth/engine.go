@@ -224,7 +224,7 @@ func (e *Engine) nowNano() int64 { return e.now().UnixNano() }
 type write struct {
 	store.Batch
 	added, removed [][keys.PrefixSize]byte // digest prefixes of keys created and deleted
-	removedCreds   []keys.CredentialID      // credentials deleted
+	removedCreds   []keys.CredentialID     // credentials deleted
 }
 
 // update runs a read-decide-write transaction: build reads the store and
@@ -294,3 +294,7 @@ func scanIDs[K keys.Kind](ctx context.Context, e *Engine, prefix []byte, fn func
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// deletedSince reports whether a record listed by a scan was not found when
+// read: it was deleted after the scan began, and a listing leaves it out.
+func deletedSince(err error) bool { return errors.Is(err, ErrNotFound) }

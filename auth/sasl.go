@@ -156,6 +156,13 @@ func (e *Engine) lookupLogin(ctx context.Context, cl keys.ClusterID, user []byte
 	}
 	rec, _, err := e.readCredential(ctx, id)
 	if errors.Is(err, ErrNotFound) {
+		// Deleted between the two reads (then the login entry is gone
+		// too, and the user unknown), or a dangling login entry.
+		if _, err := e.s.Get(ctx, record.LoginKey(cl, string(user))); isNotFound(err) {
+			return nil, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("auth: looking up credential: %w", err)
+		}
 		return nil, fmt.Errorf("auth: login entry without its credential: %w", store.ErrCorrupt)
 	} else if err != nil {
 		return nil, err
