@@ -48,7 +48,8 @@ type IssuedCredential struct {
 // CreateCredential creates a credential for a cluster, with which Kafka
 // clients authenticate to that cluster, and to no other, over SASL PLAIN,
 // SCRAM-SHA-256 or SCRAM-SHA-512. The password's hash and verifiers are
-// computed before anything is written; the write is one atomic commit.
+// computed before anything is written (taking one of the engine's hashing
+// slots, or failing with [ErrBusy]); the write is one atomic commit.
 func (e *Engine) CreateCredential(ctx context.Context, cl keys.ClusterID, spec CredentialSpec) (IssuedCredential, error) {
 	if err := keys.CheckDisplayName(spec.Name); err != nil {
 		return IssuedCredential{}, invalid("credential name", err)

@@ -47,8 +47,8 @@ type Options struct {
 	// credential creations) go at once; each holds PasswordHash.MemoryKiB.
 	// Default: GOMAXPROCS.
 	MaxPasswordChecks int
-	// PasswordCheckWait is how long a PLAIN login waits for a free slot
-	// before it fails with ErrBusy. Default: 200ms.
+	// PasswordCheckWait is how long a PLAIN login or a credential creation
+	// waits for a free slot before it fails with ErrBusy. Default: 200ms.
 	PasswordCheckWait time.Duration
 	// RememberPlain is how long a successful PLAIN check is remembered, so
 	// that a reconnecting client costs no argon2id run. Deleting the
