@@ -32,6 +32,26 @@
 // full digest in constant time. Secrets are never stored, only digests; a
 // secret is returned once, in the [IssuedKey] that creates it.
 //
+// # Kafka clients: credentials and SASL
+//
+// A Kafka client authenticates to a cluster's agent with a cluster
+// credential ([Engine.CreateCredential]): a generated username and a
+// password shown once, generated or imported. The store keeps an argon2id
+// hash of the password for SASL PLAIN and SCRAM-SHA-256/512 verifiers,
+// never the password. A credential is looked up within its own cluster
+// only, so it never authenticates against another.
+//
+// An agent asks [Engine.AllowUnauthenticated] whether a connection may
+// skip SASL (the cluster's policy: off by default for BYOC, always
+// required for serverless), checks PLAIN messages with
+// [Engine.AuthenticatePlain] and runs SCRAM exchanges with
+// [Engine.StartSCRAM]. Every failed login has one error, whatever the
+// cause; an unknown user costs the same work as a wrong password and, in
+// SCRAM, gets a stable fake salt. Argon2id runs are bounded
+// ([Options.MaxPasswordChecks], [ErrBusy]) and successful PLAIN checks
+// remembered for a while ([Options.RememberPlain]); deleting a credential
+// forgets them before it returns.
+//
 // # Errors
 //
 // Every failure matches one of the sentinels ([ErrUnauthenticated],
