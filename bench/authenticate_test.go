@@ -9,37 +9,82 @@ import (
 	"github.com/streamauth/streamauth/auth"
 )
 
-// BenchmarkAuthenticate measures Engine.Authenticate on one goroutine, per
-// backend and fixture size, for three kinds of input:
+// BenchmarkAuthenticate measures Engine.Authenticate with the default
+// engine options on one goroutine, per backend and fixture size, for three
+// kinds of input:
 //
 //   - hit: an issued secret (cycling through all n, shuffled);
 //   - miss: a well-formed secret never issued (cycling through 4096);
 //   - malformed: a secret the parser refuses (cycling through 4096, a mix
 //     of wrong prefix, wrong checksum, uppercase and truncated).
 func BenchmarkAuthenticate(b *testing.B) {
+	forEachCase(b, func(b *testing.B, f *fixture, c authCase) {
+		benchAuthCase(b, f, c, variantDefault)
+	})
+}
+
+// BenchmarkAuthenticateCache measures the same cases as
+// BenchmarkAuthenticate with the engine's read cache and index on
+// (cached: a cache holding every key, warmed) and off (uncached: every
+// well-formed secret reads the store), one level further down:
+// BenchmarkAuthenticateCache/<backend>/<n>/<case>/{cached,uncached}.
+func BenchmarkAuthenticateCache(b *testing.B) {
+	forEachCase(b, func(b *testing.B, f *fixture, c authCase) {
+		for _, v := range cacheVariants {
+			b.Run(v.String(), func(b *testing.B) {
+				benchAuthCase(b, f, c, v)
+			})
+		}
+	})
+}
+
+// authCase is a kind of input to Authenticate.
+type authCase int
+
+const (
+	caseHit authCase = iota
+	caseMiss
+	caseMalformed
+)
+
+var authCases = []authCase{caseHit, caseMiss, caseMalformed}
+
+func (c authCase) String() string {
+	return [...]string{"hit", "miss", "malformed"}[c]
+}
+
+// forEachCase runs fn as the sub-benchmark <backend>/<size>/<case> of b,
+// for every backend, size and case, with the fixture it needs.
+func forEachCase(b *testing.B, fn func(b *testing.B, f *fixture, c authCase)) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			for _, sz := range sizes {
 				b.Run(sz.name, func(b *testing.B) {
-					b.Run("hit", func(b *testing.B) {
-						f := fixtureFor(b, be, sz.n)
-						benchAuthenticate(b, f.engine, f.secrets, false)
-					})
-					b.Run("miss", func(b *testing.B) {
-						f := fixtureFor(b, be, sz.n)
-						secrets := missSecrets()
-						checkMiss(b, f.engine, secrets)
-						benchAuthenticate(b, f.engine, secrets, true)
-					})
-					b.Run("malformed", func(b *testing.B) {
-						f := fixtureFor(b, be, sz.n)
-						secrets := malformedSecrets()
-						checkMalformed(b, f.engine, secrets)
-						benchAuthenticate(b, f.engine, secrets, true)
-					})
+					for _, c := range authCases {
+						b.Run(c.String(), func(b *testing.B) {
+							fn(b, fixtureFor(b, be, sz.n), c)
+						})
+					}
 				})
 			}
 		})
+	}
+}
+
+// benchAuthCase runs case c against the engine of variant v over f.
+func benchAuthCase(b *testing.B, f *fixture, c authCase, v variant) {
+	e := f.engine(b, v)
+	switch c {
+	case caseHit:
+		benchAuthenticate(b, e, f.secrets, false)
+	case caseMiss:
+		secrets := missSecrets()
+		checkMiss(b, e, secrets)
+		benchAuthenticate(b, e, secrets, true)
+	case caseMalformed:
+		secrets := malformedSecrets()
+		checkMalformed(b, e, secrets)
+		benchAuthenticate(b, e, secrets, true)
 	}
 }
 
@@ -66,9 +111,41 @@ func benchAuthenticate(b *testing.B, e *auth.Engine, secrets []string, refuse bo
 	}
 }
 
+// BenchmarkStoreGet measures the store read under Authenticate on its own:
+// store.Get of the hot records of the hit case's secrets, in the same
+// order, with no parsing, digest or check. BenchmarkAuthenticateCache/
+// <backend>/<n>/hit/uncached ÷ BenchmarkStoreGet/<backend>/<n> is what the
+// engine adds to one read of its store.
+func BenchmarkStoreGet(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			for _, sz := range sizes {
+				b.Run(sz.name, func(b *testing.B) {
+					f := fixtureFor(b, be, sz.n)
+					hot := f.hotKeysOf(b)
+					s := f.openStore(b)
+					ctx := context.Background()
+					b.ReportAllocs()
+					b.ResetTimer()
+					j := 0
+					for range b.N {
+						v, err := s.Get(ctx, hot[j])
+						if err != nil || len(v) == 0 {
+							b.Fatalf("key %d: Get = %d bytes, %v; want the hot record", j, len(v), err)
+						}
+						if j++; j == len(hot) {
+							j = 0
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkAuthenticateParallel measures Engine.Authenticate of issued
-// secrets from GOMAXPROCS goroutines (scale with -cpu), to show contention
-// on the store's read path.
+// secrets, with the default engine options, from GOMAXPROCS goroutines
+// (scale with -cpu), to show contention on the store's read path.
 func BenchmarkAuthenticateParallel(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
@@ -76,7 +153,7 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 				b.Run(sz.name, func(b *testing.B) {
 					b.Run("hit", func(b *testing.B) {
 						f := fixtureFor(b, be, sz.n)
-						benchAuthenticateParallel(b, f.engine, f.secrets)
+						benchAuthenticateParallel(b, f.engine(b, variantDefault), f.secrets)
 					})
 				})
 			}

@@ -2,59 +2,145 @@
 // everything is in its _test.go files, and go test ./bench without -bench
 // runs nothing (and builds no fixture).
 //
+// # Fixtures
+//
+// The benchmarks run over every backend in the table in setup_test.go:
+// "mem" (memstore), "pebble" (pebblestore) and "badger" (badgerstore); a new
+// backend is one more entry there. A fixture is one account, one workspace
+// and n application keys (n = 1k or 1M; 100k too for BenchmarkOpen),
+// created through the engine's public API (CreateApplicationKey, from
+// several goroutines at once). Each fixture is built once per process, on
+// first use, and shared by every benchmark and every -count run that needs
+// it; its build time is logged.
+//
+// A durable fixture lives in a directory under $TMPDIR/streamauth-bench-*
+// (set TMPDIR to benchmark another disk), which TestMain removes when the
+// benchmarks end (a process killed by -timeout leaves it behind). It is
+// built with unsynced commits (NoSync; with synced commits 1M keys would
+// take about 20 minutes), from 4×GOMAXPROCS goroutines since the store
+// serializes commits; then closed, reopened with the backend's default
+// options (synced commits), left until its directory has not changed for
+// 2 seconds (the compactions the bulk load left behind are done), closed
+// and measured (BenchmarkDiskPerKey), and reopened with the default options
+// again: that is the store the read benchmarks use. On the 2-core machine
+// of the README, with other work running, a 1M fixture takes about 15 s on
+// mem and about a minute on pebble and on badger (plus a few seconds to
+// settle); 1k and 100k take milliseconds and a few seconds.
+//
+// # Engine variants
+//
+// Every engine a benchmark runs gets its options from engineOptions in
+// setup_test.go, by variant:
+//
+//   - default: the zero auth.Options, what an application gets without
+//     configuring anything (today, and with the read cache: its default
+//     size, 65536 principals, and the index of digest prefixes);
+//   - cached: a read cache large enough for every key of the fixture
+//     (CacheSize: n), warmed by authenticating every key once before the
+//     first timed run, and the index;
+//   - uncached: no cache and no index (CacheSize: -1, NoIndex: true), so
+//     that every Authenticate of a well-formed secret reads the store.
+//
+// The engine's CacheSize and NoIndex options are not merged yet:
+// engineOptions returns the zero Options for every variant, and the three
+// measure the same configuration until it is wired (one edit, described
+// there).
+//
 // # What is measured
 //
-// Each benchmark runs over every backend in the table in setup_test.go
-// (today "mem", the memory store); a new backend is one more {name,
-// constructor} entry there. The fixture is one account, one workspace and n
-// application keys (n = 1k or 1M), created through the engine's public API
-// (CreateApplicationKey, from GOMAXPROCS goroutines at once). Each fixture
-// is built once per process and shared by every benchmark and every -count
-// run that needs it; its build time is logged. The 1M fixture takes tens of
-// seconds to build on a small machine.
-//
 //   - BenchmarkAuthenticate/<backend>/<n>/{hit,miss,malformed}:
-//     Engine.Authenticate on one goroutine. hit cycles through the n issued
-//     secrets in a fixed shuffled order; miss through 4096 well-formed
-//     secrets never issued (parse, digest and one store read that finds
-//     nothing); malformed through 4096 secrets the parser refuses before any
-//     digest or store access, an even mix of wrong prefix, wrong checksum,
-//     uppercase and truncated (their costs differ; the figure is the mean).
-//     Every iteration checks its outcome (success for hit,
+//     Engine.Authenticate with the default options on one goroutine. These
+//     names are those of earlier runs, which stay comparable with
+//     benchstat. hit cycles through the n issued secrets in a fixed
+//     shuffled order; miss through 4096 well-formed secrets never issued
+//     (parse, digest and, without an index, one store read that finds
+//     nothing); malformed through 4096 secrets the parser refuses before
+//     any digest or store access, an even mix of wrong prefix, wrong
+//     checksum, uppercase and truncated (their costs differ; the figure is
+//     the mean). Every iteration checks its outcome (success for hit,
 //     ErrUnauthenticated otherwise) without allocating.
-//   - BenchmarkAuthenticateParallel/<backend>/<n>/hit: the same hit case
-//     from GOMAXPROCS goroutines (vary with -cpu), to expose contention on
-//     the store's read path.
+//   - BenchmarkAuthenticateCache/<backend>/<n>/<case>/{cached,uncached}:
+//     the same cases with the cached and the uncached engine. The variant
+//     is the last level so that the two figures of a case sit next to each
+//     other; it is a benchmark of its own because a sub-benchmark that has
+//     sub-benchmarks reports no figure, so BenchmarkAuthenticate/.../hit
+//     could not both keep its figure and gain /cached and /uncached.
+//   - BenchmarkStoreGet/<backend>/<n>: store.Get of the hot records the
+//     hit case reads (the keys record.HashKey gives for the secrets'
+//     digests, in the same order), nothing else. The engine's overhead over
+//     its store is BenchmarkAuthenticateCache/<backend>/<n>/hit/uncached ÷
+//     BenchmarkStoreGet/<backend>/<n> (the target: at most 1.5).
+//   - BenchmarkAuthenticateParallel/<backend>/<n>/hit: the hit case with
+//     the default options from GOMAXPROCS goroutines (vary with -cpu), to
+//     expose contention on the store's read path.
 //   - BenchmarkFloor/<n>: the floor Authenticate is compared against, the
 //     least work any lookup of a secret must do: hex-decode the 64 digits
 //     after "aks_" into a [32]byte on the stack, SHA-256 it, and look the
 //     digest up in a plain Go map[[32]byte]int holding the same n keys (the
-//     same secret strings as the hit case, in the same order). Everything
+//     same secret strings as mem's hit case, in the same order). Everything
 //     Authenticate adds to it (prefix and checksum check, a store interface
 //     call with its context and lock, the record's checksum and checks, the
 //     constant-time comparison of the full digest, building the Principal)
 //     is the ratio BenchmarkAuthenticate/mem/<n>/hit ÷ BenchmarkFloor/<n>.
-//   - BenchmarkMemoryPerKey/<backend>/1M: not a timed benchmark. It builds
-//     a fresh fixture of 1M keys between two runtime.GC +
+//   - BenchmarkCommitSynced/{pebble,badger}: one CreateApplicationKey (one
+//     guarded Commit) per iteration on a new store opened with the default
+//     options, which sync every Commit: the latency of a durable write
+//     through the engine, as ns/op. It depends mostly on the disk's fsync.
+//   - BenchmarkOpen/{pebble,badger}/{100k,1M}: open an existing store of n
+//     keys with the default options, build an engine over it (auth.New with
+//     the default options, which builds the index once there is one), and
+//     close it, per iteration. The files are in the page cache: this is a
+//     warm open.
+//   - BenchmarkDiskPerKey/{pebble,badger}/{1k,1M}: not a timed benchmark.
+//     The size of the fixture's directory (the sum of its files' sizes)
+//     once built, settled and closed, per key: disk-B/key. The 1k figure is
+//     mostly the backend's fixed files.
+//   - BenchmarkMemoryPerKey/mem/1M: not a timed benchmark. It builds a
+//     fresh memory-store fixture of 1M keys between two runtime.GC +
 //     runtime.ReadMemStats and reports the live heap it added per key
 //     (B/key), with the build's wall time (ns/key), bytes allocated
 //     (alloc-B/key) and allocations (allocs/key) per key. ns/op is
 //     suppressed; B/op and allocs/op are those of one whole build. Each run
-//     builds 1M keys again, so -count=6 builds six more times.
+//     builds 1M keys again, so -count=6 builds six more times. The durable
+//     backends are left out: their heap is caches and write buffers bounded
+//     by their options, not a cost per key (BenchmarkDiskPerKey is).
+//   - BenchmarkEngineMemoryPerKey/1M: not a timed benchmark. Over the
+//     memory store's 1M fixture, the live heap a new cached engine holds
+//     per key after auth.New (index-B/key: the index of digest prefixes)
+//     and after authenticating every key once (cache-B/key: the read
+//     cache). Both are about 0 until the cache and the index exist.
 //
 // # Running
 //
-// From the module root:
+// bench/run.sh runs the suite and summarizes it with benchstat; see its
+// comments. By hand, from the module root:
 //
-//	go test ./bench -run='^$' -bench=. -benchmem -count=6 | tee new.txt
+//	go test ./bench -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
 //	benchstat new.txt
 //
 // where benchstat is golang.org/x/perf/cmd/benchstat; without it installed,
 // run it as go run golang.org/x/perf/cmd/benchstat@latest new.txt (never
-// add golang.org/x/perf to go.mod). To compare with a baseline, save the baseline's output as
-// old.txt the same way and run benchstat old.txt new.txt. Select a subset
-// with -bench, for example -bench='Authenticate$/mem/1k' or
-// -bench='Floor|Authenticate$/mem/1M/hit'; only the fixtures the selected
-// benchmarks need are built. Figures from a machine shared with other work
-// are noisy: compare runs made on the same quiet machine.
+// add golang.org/x/perf to go.mod). To compare with a baseline, save the
+// baseline's output as old.txt the same way and run benchstat old.txt
+// new.txt. Select a subset with -bench, whose pattern is matched level by
+// level (split at each / outside parentheses): -bench='Authenticate$/mem/1k'
+// runs one backend and size of one benchmark, -bench='/pebble' the pebble
+// sub-benchmarks of every benchmark that has a backend level,
+// -bench='/(mem|badger)/1k' two backends at 1k, and
+// -bench='Floor|Authenticate$/mem/1M/hit' a comparison. Only the fixtures
+// the selected benchmarks need are built. Figures from a machine shared with
+// other work are noisy: compare runs made on the same quiet machine.
+//
+// The full suite at -count=1 took 13 minutes on a 2-core machine shared
+// with other work: about 3 to build the fixtures (each is built once per
+// process, whatever -count) and 9 to run the benchmarks, which each further
+// -count adds again (a new 1M memory-store build for BenchmarkMemoryPerKey
+// included); about an hour at run.sh's default -count=6.
+//
+// The fixtures of every backend selected share one process, and so one Go
+// heap: a benchmark that allocates (the durable backends' Gets do) pays
+// for garbage collections that mark every fixture built so far (the
+// memory store's 1M keys and the secrets of each 1M fixture are the bulk
+// of it). To see a backend's figures without the others' heap, select it
+// alone (BENCH='/pebble').
 package bench

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/streamauth/streamauth/auth"
 )
 
 // memorySizes are the fixture sizes BenchmarkMemoryPerKey measures: large
@@ -23,9 +25,16 @@ var memorySizes = []size{
 // GOMAXPROCS since keys are created concurrently), bytes allocated
 // (alloc-B/key) and allocations (allocs/key). The standard B/op and
 // allocs/op are those of one whole build when b.N is 1, as it is unless
-// -benchtime asks for a fixed count above 1.
+// -benchtime asks for a fixed count above 1. Only the backends that keep
+// their data on the Go heap are measured (today the memory store): a
+// durable backend's heap is its caches and write buffers, bounded by its
+// options whatever the number of keys (BenchmarkDiskPerKey measures what
+// it keeps per key).
 func BenchmarkMemoryPerKey(b *testing.B) {
 	for _, be := range backends {
+		if be.durable() {
+			continue
+		}
 		b.Run(be.name, func(b *testing.B) {
 			for _, sz := range memorySizes {
 				b.Run(sz.name, func(b *testing.B) {
@@ -62,4 +71,48 @@ func measureMemoryPerKey(b *testing.B, be backend, n int) {
 	if err := f.store.Close(); err != nil {
 		b.Errorf("closing the %s store: %v", be.name, err)
 	}
+}
+
+// BenchmarkEngineMemoryPerKey measures the live heap the engine itself
+// holds per key of its store, apart from the store's: over the memory
+// store's fixture of n keys, it builds an engine of the cached variant
+// (auth.New, which builds the index of digest prefixes) and then
+// authenticates every key once (which fills the read cache), each step
+// between two runtime.GC + runtime.ReadMemStats. It reports the heap each
+// step added, divided by n: index-B/key and cache-B/key. Like
+// BenchmarkMemoryPerKey it is not a timed benchmark (ns/op is suppressed);
+// each run builds a new engine over the cached fixture.
+func BenchmarkEngineMemoryPerKey(b *testing.B) {
+	for _, sz := range memorySizes {
+		b.Run(sz.name, func(b *testing.B) {
+			f := fixtureFor(b, backends[0], sz.n)
+			s := f.openStore(b)
+			ctx := context.Background()
+			var m0, m1, m2 runtime.MemStats
+			readHeap(&m0)
+			e, err := auth.New(ctx, s, engineOptions(variantCached, sz.n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			readHeap(&m1)
+			for i, secret := range f.secrets {
+				if _, err := e.Authenticate(ctx, secret); err != nil {
+					b.Fatalf("secret %d: %v", i, err)
+				}
+			}
+			readHeap(&m2)
+			runtime.KeepAlive(e)
+			n := float64(sz.n)
+			b.ReportMetric((float64(m1.HeapAlloc)-float64(m0.HeapAlloc))/n, "index-B/key")
+			b.ReportMetric((float64(m2.HeapAlloc)-float64(m1.HeapAlloc))/n, "cache-B/key")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// readHeap collects garbage and reads the memory statistics into m.
+func readHeap(m *runtime.MemStats) {
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(m)
 }
