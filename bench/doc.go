@@ -33,18 +33,14 @@
 // setup_test.go, by variant:
 //
 //   - default: the zero auth.Options, what an application gets without
-//     configuring anything (today, and with the read cache: its default
-//     size, 65536 principals, and the index of digest prefixes);
+//     configuring anything: over pebble and badger a cache of 65536
+//     principals and the index of digest prefixes; over mem neither (the
+//     memory store declares itself held in memory);
 //   - cached: a read cache large enough for every key of the fixture
 //     (CacheSize: n), warmed by authenticating every key once before the
 //     first timed run, and the index;
 //   - uncached: no cache and no index (CacheSize: -1, NoIndex: true), so
 //     that every Authenticate of a well-formed secret reads the store.
-//
-// The engine's CacheSize and NoIndex options are not merged yet:
-// engineOptions returns the zero Options for every variant, and the three
-// measure the same configuration until it is wired (one edit, described
-// there).
 //
 // # What is measured
 //

@@ -148,25 +148,17 @@ func (v variant) String() string {
 var cacheVariants = []variant{variantCached, variantUncached}
 
 // engineOptions returns the options of the engines of variant v over a
-// fixture of n keys: every engine the benchmarks build goes through here.
-//
-// The read cache and the index are not in auth.Options yet; once they are
-// (auth.Options.CacheSize: principals kept in memory, 0 meaning a default of
-// 65536 and a negative size no cache; auth.Options.NoIndex: no in-memory
-// index of digest prefixes refusing unknown secrets without a store read),
-// the variants must set:
+// fixture of n keys:
 //
 //   - variantDefault: nothing (the zero Options);
 //   - variantCached: CacheSize: n, so that every key of the fixture fits;
 //   - variantUncached: CacheSize: -1, NoIndex: true.
-//
-// Until then the three variants are the same engine configuration.
 func engineOptions(v variant, n int) auth.Options {
 	switch v {
 	case variantCached:
-		_ = n // return auth.Options{CacheSize: n}
+		return auth.Options{CacheSize: n}
 	case variantUncached:
-		// return auth.Options{CacheSize: -1, NoIndex: true}
+		return auth.Options{CacheSize: -1, NoIndex: true}
 	}
 	return auth.Options{}
 }
