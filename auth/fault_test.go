@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,16 +50,33 @@ type ftKey struct {
 	name    string
 	secret  keys.Secret
 	status  ftStatus
+	// withCluster: made uncertain by a failed DeleteCluster, so present if
+	// and only if its cluster is.
+	withCluster bool
+}
+
+type ftCred struct {
+	id        keys.CredentialID
+	cluster   keys.ClusterID
+	name      string
+	username  keys.Username
+	superuser bool
+	password  keys.Password
+	status    ftStatus
+	// withCluster: made uncertain by a failed DeleteCluster, so present if
+	// and only if its cluster is.
+	withCluster bool
 }
 
 // ftPending is a create that failed: nothing of it, or all of it, may be in
 // the store, under an id the workload never learnt.
 type ftPending struct {
-	what    string // "account", "workspace", "cluster", "key"
+	what    string // "account", "workspace", "cluster", "key", "credential"
 	name    string
 	account keys.AccountID   // workspace: its account; account key: its account
 	ws      keys.WorkspaceID // cluster, application and agent keys
-	cluster keys.ClusterID   // bound agent key
+	cluster keys.ClusterID   // bound agent key; credential
+	super   bool             // credential
 	kind    auth.Kind
 	any     bool
 	typ     cluster.Type
@@ -69,6 +88,7 @@ type ftModel struct {
 	workspaces map[keys.WorkspaceID]keys.AccountID
 	clusters   map[keys.ClusterID]*ftCluster
 	keys       map[keys.KeyID]*ftKey
+	creds      map[keys.CredentialID]*ftCred
 	pending    []ftPending
 	failedOps  []string
 }
@@ -79,6 +99,7 @@ func newFTModel() *ftModel {
 		workspaces: map[keys.WorkspaceID]keys.AccountID{},
 		clusters:   map[keys.ClusterID]*ftCluster{},
 		keys:       map[keys.KeyID]*ftKey{},
+		creds:      map[keys.CredentialID]*ftCred{},
 	}
 }
 
@@ -114,7 +135,12 @@ type ftRunner struct {
 	wss   map[string]keys.WorkspaceID
 	cls   map[string]keys.ClusterID
 	ks    map[string]keys.KeyID
+	crs   map[string]keys.CredentialID
 }
+
+// ftOptions are the engines' options: argon2id made cheap, for a workload
+// that hashes passwords on every run of a sweep.
+var ftOptions = auth.Options{PasswordHash: auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}}
 
 // do runs op; it reports whether op succeeded. An error is checked to wrap
 // ErrInjected; an injected failure during op that op did not report is a
@@ -149,7 +175,7 @@ func (r *ftRunner) do(desc string, op func() error, onFail func()) bool {
 func (r *ftRunner) newEngine() bool {
 	for range 20 {
 		ok := r.do("New", func() error {
-			e, err := auth.New(r.ctx, r.fs, auth.Options{})
+			e, err := auth.New(r.ctx, r.fs, ftOptions)
 			r.e = e
 			return err
 		}, nil)
@@ -292,6 +318,88 @@ func (r *ftRunner) deleteKey(label string) {
 	}
 }
 
+// createCredential creates a credential named label on a cluster, with a
+// generated password or, if imported is not empty, that one.
+func (r *ftRunner) createCredential(clName, label, imported string) {
+	c, ok := r.cls[clName]
+	if !ok || r.m.clusters[c].status != ftLive {
+		return
+	}
+	spec := auth.CredentialSpec{Name: label, Superuser: imported != ""}
+	if imported != "" {
+		p, err := keys.ImportPassword(imported)
+		if err != nil {
+			r.t.Fatalf("ImportPassword: %v", err)
+		}
+		spec.Password = p
+	}
+	r.do("CreateCredential "+label, func() error {
+		ic, err := r.e.CreateCredential(r.ctx, c, spec)
+		if err != nil {
+			return err
+		}
+		cr := ic.Credential
+		if cr.Cluster != c || cr.Name != label || cr.Superuser != spec.Superuser || (imported != "" && ic.Password.Reveal() != imported) {
+			r.t.Fatalf("CreateCredential %s returned %+v", label, cr)
+		}
+		r.crs[label] = cr.ID
+		r.m.creds[cr.ID] = &ftCred{id: cr.ID, cluster: c, name: label, username: cr.Username, superuser: cr.Superuser, password: ic.Password}
+		return nil
+	}, func() {
+		r.m.pending = append(r.m.pending, ftPending{what: "credential", name: label, cluster: c, super: spec.Superuser})
+	})
+}
+
+func (r *ftRunner) authenticatePlain(label string) {
+	id, ok := r.crs[label]
+	if !ok || r.m.creds[id].status != ftLive {
+		return
+	}
+	cr := r.m.creds[id]
+	r.do("AuthenticatePlain "+label, func() error {
+		p, err := r.e.AuthenticatePlain(r.ctx, cr.cluster, ftPlain(cr))
+		if err == nil && p.Credential != id {
+			r.t.Fatalf("AuthenticatePlain %s: principal of credential %v, want %v", label, p.Credential, id)
+		}
+		return err
+	}, nil)
+}
+
+// refusePlain checks that a credential whose delete succeeded no longer
+// logs in on the workload's engine, which remembered its last login.
+func (r *ftRunner) refusePlain(label string) {
+	id, ok := r.crs[label]
+	if !ok || r.m.creds[id].status != ftDeleted {
+		return
+	}
+	cr := r.m.creds[id]
+	r.do("AuthenticatePlain of deleted "+label, func() error {
+		_, err := r.e.AuthenticatePlain(r.ctx, cr.cluster, ftPlain(cr))
+		if err == nil {
+			r.t.Fatalf("deleted credential %s still logs in", label)
+		}
+		if errors.Is(err, auth.ErrUnauthenticated) && !errors.Is(err, faultstore.ErrInjected) {
+			return nil
+		}
+		return err
+	}, nil)
+}
+
+func ftPlain(cr *ftCred) []byte {
+	return []byte("\x00" + string(cr.username) + "\x00" + cr.password.Reveal())
+}
+
+func (r *ftRunner) deleteCredential(label string) {
+	id, ok := r.crs[label]
+	if !ok || r.m.creds[id].status != ftLive {
+		return
+	}
+	cr := r.m.creds[id]
+	if r.do("DeleteCredential "+label, func() error { return r.e.DeleteCredential(r.ctx, id) }, func() { cr.status = ftUncertain }) {
+		cr.status = ftDeleted
+	}
+}
+
 func (r *ftRunner) deleteCluster(name string) {
 	id, ok := r.cls[name]
 	if !ok || r.m.clusters[id].status != ftLive {
@@ -302,7 +410,14 @@ func (r *ftRunner) deleteCluster(name string) {
 		c.status = s
 		for _, k := range r.m.keys {
 			if k.cluster == id && (k.status == ftLive || s == ftDeleted) {
+				k.withCluster = k.status == ftLive && s == ftUncertain
 				k.status = s
+			}
+		}
+		for _, cr := range r.m.creds {
+			if cr.cluster == id && (cr.status == ftLive || s == ftDeleted) {
+				cr.withCluster = cr.status == ftLive && s == ftUncertain
+				cr.status = s
 			}
 		}
 	}
@@ -312,12 +427,14 @@ func (r *ftRunner) deleteCluster(name string) {
 }
 
 // ftWorkload is the fixed workload. It returns the first error (sweep) or
-// the last one (probabilistic).
-func ftWorkload(t *testing.T, fs *faultstore.Store, stopAt bool) (*ftModel, error) {
+// the last one (probabilistic). Without creds it creates no credential:
+// each creation costs two PBKDF2 runs of 4096 iterations (the SCRAM
+// verifiers), most of the workload's time.
+func ftWorkload(t *testing.T, fs *faultstore.Store, stopAt, creds bool) (*ftModel, error) {
 	r := &ftRunner{
 		t: t, ctx: context.Background(), fs: fs, m: newFTModel(), stopAt: stopAt,
 		accts: map[string]keys.AccountID{}, wss: map[string]keys.WorkspaceID{},
-		cls: map[string]keys.ClusterID{}, ks: map[string]keys.KeyID{},
+		cls: map[string]keys.ClusterID{}, ks: map[string]keys.KeyID{}, crs: map[string]keys.CredentialID{},
 	}
 	if !r.newEngine() {
 		return r.m, r.err
@@ -340,15 +457,26 @@ func ftWorkload(t *testing.T, fs *faultstore.Store, stopAt bool) (*ftModel, erro
 	r.agentKey("prod", "byoc-b", "akn_agent_b2")
 	r.accountKey("acme", "akn_acct_acme")
 	r.accountKey("globex", "akn_acct_globex")
+	if creds {
+		r.createCredential("byoc-a", "cred-a", "")
+		r.createCredential("serverless-a", "cred-s", "pässwörd 🔑 migrated")
+		r.createCredential("byoc-b", "cred-b", "") // goes with its cluster
+	}
 	r.authenticate("akn_app_prod")
+	r.authenticatePlain("cred-a")
+	r.authenticatePlain("cred-b")
+	r.deleteCredential("cred-a")
+	r.refusePlain("cred-a")
 	r.deleteKey("akn_app_dev")
 	r.deleteKey("akn_agent_a")
 	r.deleteKey("akn_acct_globex")
 	r.deleteKey("byoc-sr/agent")
 	r.deleteCluster("byoc-b")
+	r.refusePlain("cred-b")
 	r.deleteKey("akn_agent_any")
 	r.appKey("prod", "akn_app_late")
 	r.authenticate("akn_agent_sr")
+	r.authenticatePlain("cred-s")
 	return r.m, r.err
 }
 
@@ -360,6 +488,7 @@ type ftState struct {
 	clusters   map[keys.ClusterID]record.Cluster
 	keys       map[keys.KeyID]record.Key
 	bound      map[keys.ClusterID][]keys.KeyID // g entries
+	creds      map[keys.CredentialID]record.Credential
 }
 
 func ftID[T any, P interface {
@@ -385,6 +514,7 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 		clusters:   map[keys.ClusterID]record.Cluster{},
 		keys:       map[keys.KeyID]record.Key{},
 		bound:      map[keys.ClusterID][]keys.KeyID{},
+		creds:      map[keys.CredentialID]record.Credential{},
 	}
 	err := s.Scan(ctx, nil, func(k, v []byte) error {
 		st.raw[string(k)] = bytes.Clone(v)
@@ -456,7 +586,18 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 			if err != nil || keys.KeyIDFromArray(view.ID()) != id {
 				t.Fatalf("K record of key %v points at another key's hot record (%v)", id, err)
 			}
-		case 'w', 'c', 'n', 'k', 'g', 'm', 'f':
+		case 'P':
+			id := ftID[keys.CredentialID](t, k[1:])
+			c, err := record.DecodeCredential(id, v)
+			if err != nil {
+				t.Fatalf("credential %v: %v", id, err)
+			}
+			st.creds[id] = c
+		case 'f':
+			if len(v) != 32 {
+				t.Fatalf("fake salt key of %d bytes", len(v))
+			}
+		case 'w', 'c', 'n', 'k', 'g', 'm', 'p', 'u':
 		default:
 			t.Fatalf("unknown key tag %q in %x", k[0], k)
 		}
@@ -516,6 +657,27 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 			}
 		}
 	}
+	// Never a credential without its cluster, its login entry or its
+	// listing entry.
+	for id, c := range st.creds {
+		cl, ok := st.clusters[c.Cluster]
+		if !ok {
+			t.Fatalf("credential %v of missing cluster %v", id, c.Cluster)
+		}
+		if cl.Workspace != c.Workspace || cl.Account != c.Account {
+			t.Fatalf("credential %v of another workspace or account than its cluster's", id)
+		}
+		if _, err := keys.ParseUsername(c.Username); err != nil {
+			t.Fatalf("credential %v with username %q: %v", id, c.Username, err)
+		}
+		idb := id.Bytes()
+		if v, ok := st.raw[string(record.LoginKey(c.Cluster, c.Username))]; !ok || !bytes.Equal(v, idb[:]) {
+			t.Fatalf("credential %v without its u entry", id)
+		}
+		if !has(record.ClusterCredentialKey(c.Cluster, id)) {
+			t.Fatalf("credential %v without its p entry", id)
+		}
+	}
 	// Every listing entry points at an existing record that agrees.
 	for ks, v := range st.raw {
 		k := []byte(ks)
@@ -555,6 +717,21 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 				t.Fatalf("g entry %x of a missing cluster", k)
 			}
 			st.bound[c] = append(st.bound[c], kid)
+		case 'p':
+			if len(k) != 1+2*u {
+				t.Fatalf("p entry %x of length %d", k, len(k))
+			}
+			c, cid := ftID[keys.ClusterID](t, k[1:1+u]), ftID[keys.CredentialID](t, k[1+u:])
+			if rec, ok := st.creds[cid]; !ok || rec.Cluster != c {
+				t.Fatalf("p entry %x without its credential", k)
+			}
+		case 'u':
+			// Never a login entry without its record.
+			c, user := ftID[keys.ClusterID](t, k[1:1+u]), string(k[1+u:])
+			cid := ftID[keys.CredentialID](t, v)
+			if rec, ok := st.creds[cid]; !ok || rec.Cluster != c || rec.Username != user {
+				t.Fatalf("u entry %x without its credential", k)
+			}
 		case 'm':
 			if err := record.CheckMeta(v); err != nil {
 				t.Fatalf("format record: %v", err)
@@ -578,7 +755,7 @@ func ftCheck(t *testing.T, inner store.Store, m *ftModel) {
 	t.Helper()
 	ctx := context.Background()
 	st := ftCheckStore(t, inner)
-	e, err := auth.New(ctx, inner, auth.Options{})
+	e, err := auth.New(ctx, inner, ftOptions)
 	if err != nil {
 		t.Fatalf("fresh engine on the inner store: %v", err)
 	}
@@ -682,6 +859,9 @@ func ftCheck(t *testing.T, inner store.Store, m *ftModel) {
 		if mk.status == ftLive && !there {
 			t.Fatalf("key %q lost", mk.name)
 		}
+		if _, cl := st.clusters[mk.cluster]; mk.withCluster && there != cl {
+			t.Fatalf("failed DeleteCluster: key %q there: %v, its cluster: %v", mk.name, there, cl)
+		}
 		p, err := e.Authenticate(ctx, mk.secret.Reveal())
 		switch {
 		case there && err != nil:
@@ -692,12 +872,47 @@ func ftCheck(t *testing.T, inner store.Store, m *ftModel) {
 			t.Fatalf("key %q is gone but its secret gives %v", mk.name, err)
 		}
 	}
+	for id, c := range st.creds {
+		mc, ok := m.creds[id]
+		switch {
+		case !ok:
+			if !claim("credential", func(p ftPending) bool {
+				return p.name == c.Name && p.cluster == c.Cluster && p.super == c.Superuser
+			}) {
+				t.Fatalf("unexpected credential %v %q: a failed CreateCredential left it behind", id, c.Name)
+			}
+		case mc.status == ftDeleted:
+			t.Fatalf("credential %q still there after it was deleted", mc.name)
+		case mc.cluster != c.Cluster || mc.name != c.Name || string(mc.username) != c.Username || mc.superuser != c.Superuser:
+			t.Fatalf("credential %q changed", mc.name)
+		}
+	}
+	for id, mc := range m.creds {
+		_, there := st.creds[id]
+		if mc.status == ftLive && !there {
+			t.Fatalf("credential %q lost", mc.name)
+		}
+		// All or nothing: a failed DeleteCluster left its credentials
+		// with its cluster, or took them all.
+		if _, cl := st.clusters[mc.cluster]; mc.withCluster && there != cl {
+			t.Fatalf("failed DeleteCluster: credential %q there: %v, its cluster: %v", mc.name, there, cl)
+		}
+		p, err := e.AuthenticatePlain(ctx, mc.cluster, ftPlain(mc))
+		switch {
+		case there && err != nil:
+			t.Fatalf("credential %q is stored but its password does not log in: %v", mc.name, err)
+		case there && (p.Credential != id || p.Cluster != mc.cluster || p.Username != mc.username || p.Superuser != mc.superuser):
+			t.Fatalf("credential %q logs in as %+v", mc.name, p)
+		case !there && !errors.Is(err, auth.ErrUnauthenticated):
+			t.Fatalf("credential %q is gone but its password gives %v", mc.name, err)
+		}
+	}
 }
 
 func TestFaultSweep(t *testing.T) {
 	// The fault-free run sets how many calls the workload makes.
 	free := faultstore.New(memstore.New(), faultstore.Never())
-	m, err := ftWorkload(t, free, true)
+	m, err := ftWorkload(t, free, true, true)
 	if err != nil {
 		t.Fatalf("fault-free workload: %v", err)
 	}
@@ -709,7 +924,7 @@ func TestFaultSweep(t *testing.T) {
 	for ; ; n++ {
 		inner := memstore.New()
 		fs := faultstore.New(inner, faultstore.FailNth(n))
-		m, err := ftWorkload(t, fs, true)
+		m, err := ftWorkload(t, fs, true, true)
 		if err == nil {
 			if fs.Failures() != 0 || n < total {
 				t.Fatalf("N=%d: workload completed with %d injected failures (fault-free run makes %d calls)", n, fs.Failures(), total)
@@ -741,13 +956,18 @@ func TestFaultSweep(t *testing.T) {
 }
 
 func TestFaultProbability(t *testing.T) {
-	withFailures := 0
+	withFailures, credFailures := 0, 0
 	for seed := range uint64(200) {
 		inner := memstore.New()
 		fs := faultstore.New(inner, faultstore.FailProbability(0.05, seed))
-		m, _ := ftWorkload(t, fs, false)
+		// One seed in four creates credentials, to keep the test fast;
+		// the sweep fails every call of theirs.
+		m, _ := ftWorkload(t, fs, false, seed%4 == 0)
 		if len(m.failedOps) > 0 {
 			withFailures++
+		}
+		if slices.ContainsFunc(m.failedOps, func(op string) bool { return strings.Contains(op, "Credential") }) {
+			credFailures++
 		}
 		func() {
 			defer func() {
@@ -765,5 +985,5 @@ func TestFaultProbability(t *testing.T) {
 	if withFailures == 0 {
 		t.Fatal("no seed injected a failure")
 	}
-	t.Logf("%d of 200 seeds injected at least one failure", withFailures)
+	t.Logf("%d of 200 seeds injected at least one failure; %d failed a credential operation", withFailures, credFailures)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	xdg "github.com/xdg-go/scram"
 	"pgregory.net/rapid"
 
 	"github.com/streamauth/streamauth/auth"
@@ -35,9 +36,10 @@ var backends = []struct {
 	{"badger", func(dir string) (store.Store, error) { return badgerstore.Open(dir, badgerstore.Options{NoSync: true}) }},
 }
 
-// TestRules checks rules 1–7 of DESIGN.md on every backend: a random history
-// of creates, deletes, authentications and authorizations, run against the
-// engine and against a plain model, with every rule checked after every step.
+// TestRules checks rules 1–9 of DESIGN.md on every backend: a random history
+// of creates, deletes, authentications, authorizations and SASL logins, run
+// against the engine and against a plain model, with every rule checked
+// after every step (and the slowest checks once, at the end of the history).
 func TestRules(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -54,6 +56,7 @@ func TestRules(t *testing.T) {
 				m := newMachine(rt, st)
 				defer m.close()
 				rt.Repeat(m.actions())
+				m.finalCheck(rt)
 			})
 		})
 	}
@@ -66,6 +69,7 @@ type (
 		ws      int // index into machine.ws
 		typ     cluster.Type
 		name    string
+		sasl    cluster.SASLPolicy
 		deleted bool
 	}
 	mKey struct {
@@ -93,17 +97,34 @@ type machine struct {
 	wsAcc []int // account index of each workspace
 	cls   []*mCluster
 	keys  []*mKey
+	creds []*mCred
+
+	strayCluster keys.ClusterID            // a cluster id never created
+	ghost        string                    // a well-formed username never issued
+	scramClients map[[3]string]*xdg.Client // by mechanism, username, password
+	badLogin     string                    // the error text of a failed login
 }
 
 var clusterNames = []string{"orders", "payments", "logs"}
 
 func newMachine(t *rapid.T, st store.Store) *machine {
-	m := &machine{t: t, ctx: context.Background(), st: st, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	e, err := auth.New(m.ctx, st, auth.Options{Now: func() time.Time { return m.now }})
+	m := &machine{t: t, ctx: context.Background(), st: st, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		scramClients: map[[3]string]*xdg.Client{}}
+	// RememberPlain stays at its default: a remembered PLAIN login must
+	// fail once its credential is deleted.
+	e, err := auth.New(m.ctx, st, auth.Options{Now: func() time.Time { return m.now }, PasswordHash: propsArgon2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.e = e
+	if m.strayCluster, err = keys.NewClusterID(); err != nil {
+		t.Fatal(err)
+	}
+	ghost, err := keys.NewUsername()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ghost = string(ghost)
 	// Two accounts; three workspaces, two in the first account.
 	for i := range 2 {
 		a, err := e.CreateAccount(m.ctx, fmt.Sprintf("account %d", i))
@@ -138,6 +159,10 @@ func (m *machine) actions() map[string]func(*rapid.T) {
 		"authenticate":     m.authenticate,
 		"authorizeAgent":   m.authorizeAgent,
 		"authorizeAPI":     m.authorizeAPI,
+		"createCredential": m.createCredential,
+		"deleteCredential": m.deleteCredential,
+		"plainLogin":       m.plainLogin,
+		"scramLogin":       m.scramLogin,
 		"":                 m.check,
 	}
 }
@@ -148,7 +173,13 @@ func (m *machine) createCluster(t *rapid.T) {
 	w := rapid.IntRange(0, len(m.ws)-1).Draw(t, "ws")
 	typ := rapid.SampledFrom([]cluster.Type{cluster.BYOC, cluster.Serverless, cluster.BYOCSchemaRegistry}).Draw(t, "type")
 	name := rapid.SampledFrom(clusterNames).Draw(t, "name")
-	got, err := m.e.CreateCluster(m.ctx, m.ws[w], auth.ClusterSpec{Name: name, Type: typ})
+	// Zero: the type's default; 3 is no policy at all.
+	sasl := rapid.SampledFrom([]cluster.SASLPolicy{0, 0, cluster.SASLOff, cluster.SASLRequired, 3}).Draw(t, "sasl")
+	got, err := m.e.CreateCluster(m.ctx, m.ws[w], auth.ClusterSpec{Name: name, Type: typ, SASL: sasl})
+	if sasl == 3 || (sasl == cluster.SASLOff && !typ.IsBYOC()) { // rule 9
+		m.expect("CreateCluster with an invalid SASL policy", err, auth.ErrInvalidArgument)
+		return
+	}
 	if slices.ContainsFunc(m.cls, func(c *mCluster) bool { return !c.deleted && c.ws == w && c.name == name }) {
 		if !errors.Is(err, auth.ErrAlreadyExists) {
 			t.Fatalf("duplicate cluster name: got %v, want ErrAlreadyExists", err)
@@ -158,12 +189,15 @@ func (m *machine) createCluster(t *rapid.T) {
 	if err != nil {
 		t.Fatalf("CreateCluster: %v", err)
 	}
-	c := &mCluster{id: got.Cluster.ID, ws: w, typ: typ, name: name}
-	m.cls = append(m.cls, c)
-	wantSASL := cluster.SASLRequired
-	if typ.IsBYOC() {
-		wantSASL = cluster.SASLOff
+	wantSASL := sasl
+	if sasl == 0 { // rule 9: off by default for BYOC, required for serverless
+		wantSASL = cluster.SASLRequired
+		if typ.IsBYOC() {
+			wantSASL = cluster.SASLOff
+		}
 	}
+	c := &mCluster{id: got.Cluster.ID, ws: w, typ: typ, name: name, sasl: wantSASL}
+	m.cls = append(m.cls, c)
 	if got.Cluster.SASL != wantSASL || got.Cluster.Workspace != m.ws[w] || got.Cluster.Account != m.accts[m.wsAcc[w]] {
 		t.Fatalf("CreateCluster returned %+v", got.Cluster)
 	}
@@ -205,6 +239,12 @@ func (m *machine) deleteCluster(t *rapid.T) {
 			k.deleted = true // rule 6: its agent keys go with it
 		}
 	}
+	for _, cr := range m.creds {
+		if cr.cl == c && !cr.deleted {
+			cr.deleted = true // and its credentials, remembered logins and all
+			m.checkPlain("PLAIN login of a deleted cluster's credential", c.id, cr.username, cr.password, false, nil)
+		}
+	}
 }
 
 func (m *machine) setSASL(t *rapid.T) {
@@ -212,12 +252,16 @@ func (m *machine) setSASL(t *rapid.T) {
 	if !ok {
 		return
 	}
-	p := rapid.SampledFrom([]cluster.SASLPolicy{cluster.SASLOff, cluster.SASLRequired}).Draw(t, "policy")
+	p := rapid.SampledFrom([]cluster.SASLPolicy{cluster.SASLOff, cluster.SASLRequired, 0, 3}).Draw(t, "policy")
 	got, err := m.e.SetClusterSASL(m.ctx, c.id, p)
 	switch {
 	case c.deleted:
 		if !errors.Is(err, auth.ErrNotFound) {
 			t.Fatalf("SetClusterSASL on a deleted cluster: got %v", err)
+		}
+	case !p.Valid():
+		if !errors.Is(err, auth.ErrInvalidArgument) {
+			t.Fatalf("SetClusterSASL to policy %d: got %v, want ErrInvalidArgument", p, err)
 		}
 	case !c.typ.IsBYOC() && p == cluster.SASLOff: // rule 9: serverless always requires SASL
 		if !errors.Is(err, auth.ErrInvalidArgument) {
@@ -227,6 +271,8 @@ func (m *machine) setSASL(t *rapid.T) {
 		t.Fatalf("SetClusterSASL: %v", err)
 	case got.SASL != p:
 		t.Fatalf("SetClusterSASL returned policy %v, want %v", got.SASL, p)
+	default:
+		c.sasl = p
 	}
 }
 
@@ -445,6 +491,7 @@ func (m *machine) check(t *rapid.T) {
 		}
 	}
 	m.checkListings(t)
+	m.checkCredentials(t)    // rules 6, 8 and 9
 	m.checkNoSecretStored(t) // rule 7
 }
 
@@ -475,12 +522,12 @@ func (m *machine) checkListings(t *rapid.T) {
 		var want []string
 		for _, c := range m.cls {
 			if !c.deleted && c.ws == w {
-				want = append(want, c.id.String()+" "+c.typ.String()+" "+c.name)
+				want = append(want, c.id.String()+" "+c.typ.String()+" "+c.name+" "+c.sasl.String())
 			}
 		}
 		got := make([]string, 0, len(cs))
 		for _, c := range cs {
-			got = append(got, c.ID.String()+" "+c.Type.String()+" "+c.Name)
+			got = append(got, c.ID.String()+" "+c.Type.String()+" "+c.Name+" "+c.SASL.String())
 		}
 		m.diff("ListClusters", got, want)
 		m.diffKeys(auth.KeyFilter{Workspace: wsID}, func(k *mKey) bool { return k.ws == w })
@@ -531,12 +578,25 @@ func (m *machine) diff(what string, got, want []string) {
 	}
 }
 
+// checkNoSecretStored checks rule 7: no stored key or value holds a
+// secret or a password, as text or as its random bytes.
 func (m *machine) checkNoSecretStored(t *rapid.T) {
 	err := m.st.Scan(m.ctx, nil, func(k, v []byte) error {
 		for _, key := range m.keys {
 			for _, needle := range [][]byte{[]byte(key.secret), []byte(key.secret[len(keys.SecretPrefix):]), key.raw} {
 				if bytes.Contains(k, needle) || bytes.Contains(v, needle) {
 					return fmt.Errorf("store holds secret material of key %s", key.id)
+				}
+			}
+		}
+		for _, cr := range m.creds {
+			needles := [][]byte{[]byte(cr.password)}
+			if cr.raw != nil { // generated: its hex digits and its bytes too
+				needles = append(needles, []byte(cr.password[len(keys.PasswordPrefix):]), cr.raw)
+			}
+			for _, needle := range needles {
+				if bytes.Contains(k, needle) || bytes.Contains(v, needle) {
+					return fmt.Errorf("store holds the password of credential %s", cr.id)
 				}
 			}
 		}
