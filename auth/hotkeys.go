@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
@@ -40,7 +41,11 @@ import (
 type hotKeys struct {
 	shards   [hotShards]hotShard
 	index    bool // whether the index is kept (and may refuse lookups)
-	cacheCap int  // entries per shard; 0 when there is no cache
+	cacheCap int  // entries in all shards; 0 when there is no cache
+	// cached counts the entries of every shard. It is touched on inserts
+	// and evictions only, never on a hit. Keys spread unevenly over the
+	// shards, so the bound is on the total, not per shard.
+	cached atomic.Int64
 
 	// Tests only: afterRead, if set, runs between a lookup's store read and
 	// its cache insert, to widen the race window; ignoreEpoch makes insert
@@ -102,10 +107,7 @@ func newHotKeys(index bool, cacheSize int) *hotKeys {
 	if !index && cacheSize <= 0 {
 		return nil
 	}
-	h := &hotKeys{index: index}
-	if cacheSize > 0 {
-		h.cacheCap = max(1, (cacheSize+hotShards-1)/hotShards)
-	}
+	h := &hotKeys{index: index, cacheCap: max(0, cacheSize)}
 	for i := range h.shards {
 		if h.cacheCap > 0 {
 			h.shards[i].cache = make(map[[keys.PrefixSize]byte]cachedKey)
@@ -163,15 +165,31 @@ func (h *hotKeys) insert(p *[keys.PrefixSize]byte, c *cachedKey, epoch uint64) {
 	if (sh.epoch != epoch || sh.pending[*p] != 0) && !h.ignoreEpoch {
 		return
 	}
-	if _, ok := sh.cache[*p]; !ok && len(sh.cache) >= h.cacheCap {
-		// Evict an entry at random: map iteration starts at a random
-		// place. Random eviction needs no bookkeeping on the hit path.
-		for k := range sh.cache {
-			delete(sh.cache, k)
-			break
+	if _, ok := sh.cache[*p]; !ok {
+		if h.cached.Load() >= int64(h.cacheCap) {
+			if len(sh.cache) == 0 {
+				return // the other shards hold the whole allowance
+			}
+			// Evict an entry of this shard at random: map iteration
+			// starts at a random place. Random eviction needs no
+			// bookkeeping on the hit path.
+			for k := range sh.cache {
+				delete(sh.cache, k)
+				break
+			}
+		} else {
+			h.cached.Add(1)
 		}
 	}
 	sh.cache[*p] = *c
+}
+
+// drop removes p's cache entry from sh, whose lock the caller holds.
+func (h *hotKeys) drop(sh *hotShard, p *[keys.PrefixSize]byte) {
+	if _, ok := sh.cache[*p]; ok {
+		delete(sh.cache, *p)
+		h.cached.Add(-1)
+	}
 }
 
 // load adds the prefix of a key found in the store when the engine starts.
@@ -196,7 +214,7 @@ func (h *hotKeys) begin(w *write) {
 			sh.pending = make(map[[keys.PrefixSize]byte]int)
 		}
 		sh.pending[*p]++
-		delete(sh.cache, *p)
+		h.drop(sh, p)
 		sh.mu.Unlock()
 	}
 }
@@ -218,7 +236,7 @@ func (h *hotKeys) end(w *write, applied, certain bool) {
 		p := &w.removed[i]
 		sh := h.shard(p)
 		sh.mu.Lock()
-		delete(sh.cache, *p)
+		h.drop(sh, p)
 		sh.epoch++
 		if sh.pending[*p]--; sh.pending[*p] == 0 {
 			delete(sh.pending, *p)

@@ -160,8 +160,9 @@ func TestCacheAnswersWithoutRead(t *testing.T) {
 	}
 }
 
-// TestCacheBounded: the cache never holds more than its size, rounded up
-// to a whole number of entries per shard.
+// TestCacheBounded: the cache never holds more than its size, and it
+// fills: keys spread unevenly over the shards, so the bound is on the
+// total.
 func TestCacheBounded(t *testing.T) {
 	ctx := context.Background()
 	f := newHotFixture(t, Options{CacheSize: 128})
@@ -174,8 +175,25 @@ func TestCacheBounded(t *testing.T) {
 	if cached > 128 {
 		t.Fatalf("cache holds %d keys, capacity 128", cached)
 	}
-	if cached < 64 {
-		t.Fatalf("cache holds only %d keys after 2000 lookups", cached)
+	if cached != 128 || f.e.hot.cached.Load() != 128 {
+		t.Fatalf("cache holds %d keys (counted %d) after 2000 lookups, want 128", cached, f.e.hot.cached.Load())
+	}
+	// Every key of a fixture that fits is cached.
+	g := newHotFixture(t, Options{CacheSize: 500})
+	issued := g.createKeys(t, 500)
+	for _, k := range issued {
+		if _, err := g.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := g.s.gets.Load()
+	for _, k := range issued {
+		if _, err := g.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := g.s.gets.Load() - before; n != 0 {
+		t.Fatalf("%d of 500 keys fell out of a cache of 500", n)
 	}
 }
 
@@ -187,16 +205,16 @@ func TestHotKeysConfiguration(t *testing.T) {
 	disk := &countingStore{Store: memstore.New()}
 	defer disk.Close()
 	for _, tc := range []struct {
-		name      string
-		s         store.Store
-		opts      Options
-		index     bool
-		cachePerS int
+		name     string
+		s        store.Store
+		opts     Options
+		index    bool
+		cacheCap int
 	}{
 		{"memory store", mem, Options{}, false, 0},
-		{"memory store, explicit cache", mem, Options{CacheSize: 640}, false, 10},
-		{"other store", disk, Options{}, true, DefaultCacheSize / hotShards},
-		{"other store, no index", disk, Options{NoIndex: true}, false, DefaultCacheSize / hotShards},
+		{"memory store, explicit cache", mem, Options{CacheSize: 640}, false, 640},
+		{"other store", disk, Options{}, true, DefaultCacheSize},
+		{"other store, no index", disk, Options{NoIndex: true}, false, DefaultCacheSize},
 		{"other store, no cache", disk, Options{CacheSize: -1}, true, 0},
 		{"shared", disk, Options{Shared: true, CacheSize: 100}, false, 0},
 	} {
@@ -209,8 +227,8 @@ func TestHotKeysConfiguration(t *testing.T) {
 		if e.hot != nil {
 			index, cacheCap = e.hot.index, e.hot.cacheCap
 		}
-		if index != tc.index || cacheCap != tc.cachePerS {
-			t.Errorf("%s: index %v, cache %d per shard; want %v, %d", tc.name, index, cacheCap, tc.index, tc.cachePerS)
+		if index != tc.index || cacheCap != tc.cacheCap {
+			t.Errorf("%s: index %v, cache of %d; want %v, %d", tc.name, index, cacheCap, tc.index, tc.cacheCap)
 		}
 	}
 }
