@@ -69,6 +69,12 @@
 //   - BenchmarkAuthenticateParallel/<backend>/<n>/hit: the hit case with
 //     the default options from GOMAXPROCS goroutines (vary with -cpu), to
 //     expose contention on the store's read path.
+//   - BenchmarkPlain/{remembered,first}, BenchmarkSCRAM/<mechanism> and
+//     BenchmarkPlainStorm: SASL logins through the engine over a memory
+//     store (see sasl_test.go): a remembered PLAIN login, a first one (one
+//     argon2id run of the default parameters), a whole SCRAM exchange with
+//     xdg-go/scram's client (whose share is included), and the peak memory
+//     of 500 concurrent first logins against the engine's bound.
 //   - BenchmarkFloor/<n>: the floor Authenticate is compared against, the
 //     least work any lookup of a secret must do: hex-decode the 64 digits
 //     after "aks_" into a [32]byte on the stack, SHA-256 it, and look the
