@@ -13,9 +13,11 @@
 // first use, and shared by every benchmark and every -count run that needs
 // it; its build time is logged.
 //
-// A durable fixture lives in a directory under $TMPDIR/streamauth-bench-*
-// (set TMPDIR to benchmark another disk), which TestMain removes when the
-// benchmarks end (a process killed by -timeout leaves it behind). It is
+// A durable fixture lives in a directory under
+// $TMPDIR/streamauth-bench-<pid>-* (set TMPDIR to benchmark another disk),
+// which TestMain removes when the benchmarks end, or on an interrupt or
+// SIGTERM (a process killed by SIGKILL or by -timeout's panic leaves it
+// behind: check that process <pid> is gone before removing it). It is
 // built with unsynced commits (NoSync; with synced commits 1M keys would
 // take about 20 minutes), from 4×GOMAXPROCS goroutines since the store
 // serializes commits; then closed, reopened with the backend's default

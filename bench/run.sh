@@ -17,7 +17,7 @@
 # the 1M fixtures take about 15 s (mem) and a minute each (pebble, badger)
 # on 2 cores. The whole suite takes about 13 minutes at COUNT=1 and about an
 # hour at the default COUNT=6 (see bench/doc.go). The durable fixtures
-# live under $TMPDIR/streamauth-bench-* while it runs (about 0.5 GB).
+# live under $TMPDIR/streamauth-bench-<pid>-* while it runs (about 0.5 GB).
 #
 # The raw output goes to bench/last.txt (ignored by git), so that a later run
 # can be compared with: benchstat old.txt bench/last.txt

@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,11 +27,25 @@ import (
 )
 
 // TestMain runs the benchmarks, then closes every fixture store and
-// removes the directory the durable ones live in. (A process killed before
-// the end, by -timeout for example, leaves that directory behind in
-// $TMPDIR, named streamauth-bench-*.)
+// removes the directory the durable ones live in, $TMPDIR/
+// streamauth-bench-<pid>-*. An interrupt or a SIGTERM removes it too,
+// then ends the process; a process killed otherwise (SIGKILL, or the panic
+// of -timeout) leaves it behind, and the pid in its name tells whether its
+// process is still running.
 func TestMain(m *testing.M) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		tempMu.Lock() // held until the exit: no new fixture directory
+		if tempRootDir != "" {
+			_ = os.RemoveAll(tempRootDir)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %v: removed the fixtures' directory\n", s)
+		os.Exit(1)
+	}()
 	code := m.Run()
+	signal.Stop(sig)
 	if err := cleanupFixtures(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: cleaning up fixtures:", err)
 		if code == 0 {
@@ -552,7 +568,7 @@ func tempRoot() (string, error) {
 	tempMu.Lock()
 	defer tempMu.Unlock()
 	if tempRootDir == "" {
-		dir, err := os.MkdirTemp("", "streamauth-bench-")
+		dir, err := os.MkdirTemp("", fmt.Sprintf("streamauth-bench-%d-", os.Getpid()))
 		if err != nil {
 			return "", err
 		}
