@@ -71,7 +71,9 @@
 //   - BenchmarkAuthenticateParallel/<backend>/<n>/hit: the hit case with
 //     the default options from GOMAXPROCS goroutines (vary with -cpu), to
 //     expose contention on the store's read path.
-//   - BenchmarkPlain/{remembered,first}, BenchmarkSCRAM/<mechanism> and
+//   - BenchmarkPlain/{remembered,first}, BenchmarkSCRAM/<mechanism>,
+//     BenchmarkSCRAMServer/<mechanism> (the same exchange with a hand-built
+//     client of one HMAC, so that the figure is the server's) and
 //     BenchmarkPlainStorm: SASL logins through the engine over a memory
 //     store (see sasl_test.go): a remembered PLAIN login, a first one (one
 //     argon2id run of the default parameters), a whole SCRAM exchange with
