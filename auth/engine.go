@@ -3,9 +3,11 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamauth/streamauth/internal/record"
@@ -82,6 +84,10 @@ type Engine struct {
 	passwords   *passwords
 	remembered  *remembered // successful PLAIN checks; nil if not kept
 	fakeKey     []byte      // the store's key of fake SCRAM salts
+	// fixedFakeKey, on an agent, is the served cluster's key of fake
+	// SCRAM salts, from its snapshot: the control plane's, so that both
+	// answer an unknown user alike.
+	fixedFakeKey atomic.Pointer[[sha256.Size]byte]
 }
 
 // New returns an engine over s. On an empty store it records the store

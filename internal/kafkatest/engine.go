@@ -30,7 +30,37 @@ import (
 // go to [Config.Logf] as they are; the client only ever sees
 // [FailureMessage], after [Config.FailureDelay].
 func ForCluster(e *auth.Engine, cl keys.ClusterID) Authenticator {
-	return &engineAuth{e: e, cl: cl}
+	return &engineAuth{c: clusterChecker{e: e, cl: cl}}
+}
+
+// ForAgent returns the [Authenticator] of an offline agent: the same
+// decisions as [ForCluster], answered from the agent's applied snapshot.
+func ForAgent(a *auth.Agent) Authenticator { return &engineAuth{c: a} }
+
+// Checker makes one cluster's SASL decisions: an [*auth.Agent] is one, and
+// ForCluster makes one of an engine and a cluster id.
+type Checker interface {
+	AllowUnauthenticated(ctx context.Context) (bool, error)
+	AuthenticatePlain(ctx context.Context, msg []byte) (auth.CredentialPrincipal, error)
+	StartSCRAM(ctx context.Context, mechanism string) (*auth.SCRAMExchange, error)
+}
+
+// clusterChecker is the Checker of one cluster of a control-plane engine.
+type clusterChecker struct {
+	e  *auth.Engine
+	cl keys.ClusterID
+}
+
+func (c clusterChecker) AllowUnauthenticated(ctx context.Context) (bool, error) {
+	return c.e.AllowUnauthenticated(ctx, c.cl)
+}
+
+func (c clusterChecker) AuthenticatePlain(ctx context.Context, msg []byte) (auth.CredentialPrincipal, error) {
+	return c.e.AuthenticatePlain(ctx, c.cl, msg)
+}
+
+func (c clusterChecker) StartSCRAM(ctx context.Context, mechanism string) (*auth.SCRAMExchange, error) {
+	return c.e.StartSCRAM(ctx, c.cl, mechanism)
 }
 
 // policyTimeout bounds the store read behind AllowUnauthenticated, whose
@@ -38,18 +68,15 @@ func ForCluster(e *auth.Engine, cl keys.ClusterID) Authenticator {
 // rather than holding it.
 const policyTimeout = 5 * time.Second
 
-// engineAuth is the Authenticator ForCluster returns.
-type engineAuth struct {
-	e  *auth.Engine
-	cl keys.ClusterID
-}
+// engineAuth is the Authenticator ForCluster and ForAgent return.
+type engineAuth struct{ c Checker }
 
 func (a *engineAuth) Mechanisms() []string { return auth.SASLMechanisms() }
 
 func (a *engineAuth) AllowUnauthenticated() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
-	ok, err := a.e.AllowUnauthenticated(ctx, a.cl)
+	ok, err := a.c.AllowUnauthenticated(ctx)
 	return err == nil && ok
 }
 
@@ -59,7 +86,7 @@ func (a *engineAuth) Start(ctx context.Context, mechanism string) (Exchange, err
 	}
 	// Any other name goes to StartSCRAM, which refuses what it does not
 	// know with ErrInvalidArgument.
-	x, err := a.e.StartSCRAM(ctx, a.cl, mechanism)
+	x, err := a.c.StartSCRAM(ctx, mechanism)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +108,7 @@ func (x *enginePlain) Step(ctx context.Context, msg []byte) (Reply, error) {
 		return Reply{}, errPlainStep
 	}
 	x.used = true
-	p, err := x.a.e.AuthenticatePlain(ctx, x.a.cl, msg)
+	p, err := x.a.c.AuthenticatePlain(ctx, msg)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -21,6 +21,8 @@ import "github.com/streamauth/streamauth/keys"
 //	u cluster username     → cred id        login entry: a username is looked up within its cluster only
 //	m                      → format version of the whole store
 //	f                      → the store's key of fake SCRAM salts (for unknown usernames)
+//	V cluster              → version of the cluster's last exported snapshot (control plane)
+//	a                      → AgentState: the snapshot an agent's store holds (agent)
 const (
 	tagAccount          = 'A'
 	tagWorkspace        = 'W'
@@ -37,6 +39,8 @@ const (
 	tagClusterCred      = 'p'
 	tagLogin            = 'u'
 	tagFakeSalt         = 'f'
+	tagSnapshotVersion  = 'V'
+	tagAgentState       = 'a'
 )
 
 // MetaKey holds the store's format version.
@@ -44,6 +48,20 @@ var MetaKey = []byte{tagMeta}
 
 // FakeSaltKey holds the random key from which fake SCRAM salts are derived.
 var FakeSaltKey = []byte{tagFakeSalt}
+
+// AgentStateKey holds an agent store's AgentState.
+var AgentStateKey = []byte{tagAgentState}
+
+// SnapshotVersionKey holds the version of cluster c's last exported
+// snapshot.
+func SnapshotVersionKey(c keys.ClusterID) []byte { return key1(tagSnapshotVersion, c) }
+
+// AgentTablePrefixes are the prefixes of every record an agent's store
+// holds from a snapshot: its cluster, the hot records of agent keys, and
+// credentials with their login and listing entries.
+func AgentTablePrefixes() [][]byte {
+	return [][]byte{{tagCluster}, {tagHash}, {tagCredential}, {tagClusterCred}, {tagLogin}}
+}
 
 type id interface{ Bytes() [keys.UUIDSize]byte }
 
@@ -87,6 +105,16 @@ func ClusterKeyKey(c keys.ClusterID, k keys.KeyID) []byte { return key2(tagClust
 
 // CredentialKey holds a credential.
 func CredentialKey(c keys.CredentialID) []byte { return key1(tagCredential, c) }
+
+// CredentialIDOfKey returns the id of a credential record's key, or false
+// if key is not one.
+func CredentialIDOfKey(key []byte) (keys.CredentialID, bool) {
+	var id keys.CredentialID
+	if len(key) != 1+keys.UUIDSize || key[0] != tagCredential || id.SetBytes(key[1:]) != nil {
+		return keys.CredentialID{}, false
+	}
+	return id, true
+}
 
 // ClusterCredentialsPrefix is the prefix of the listing entries of a
 // cluster's credentials.

@@ -15,8 +15,10 @@
 //     with agents: BYOC) and its SASL policy;
 //   - the cluster's key of fake SCRAM salts, so that an unknown username
 //     gets the same salt from the agent as from the control plane;
-//   - the hot records of the agent keys that may act on the cluster: those
-//     bound to it, and those of its workspace granted every cluster ("*");
+//   - the hot records of the agent keys of its workspace: those bound to
+//     it and those granted every cluster ("*"), which may act on it, and
+//     those bound to the workspace's other clusters, so that the agent
+//     can refuse one of them as a permission error, not as an unknown key;
 //   - the records of the cluster's credentials;
 //   - a version, an issue time and an expiry.
 //
@@ -26,7 +28,8 @@
 // secret only. No password: a credential record holds an argon2id hash and
 // the SCRAM verifiers (salt, StoredKey, ServerKey). No private key. No key
 // names or creation times (the keys' meta records stay in the control
-// plane), no application or account keys, nothing of another cluster.
+// plane), no application or account keys, no credential of another
+// cluster.
 //
 // A snapshot is signed, not encrypted: the hashes and verifiers in it are
 // material for an offline guessing attack on passwords, and the fake salt
@@ -83,8 +86,8 @@
 //     for it; a nonzero version; expires after issued; a nonzero fake salt
 //     key;
 //  6. each agent key: a valid hot record (record.ViewKey) of kind agent,
-//     of the snapshot's account and workspace, and either bound to the
-//     snapshot's cluster (flags 0) or granted every cluster of the
+//     of the snapshot's account and workspace, and either bound to a
+//     cluster (flags 0, nonzero cluster) or granted every cluster of the
 //     workspace (flags record.FlagAnyCluster, zero cluster); nonzero ids in
 //     strictly increasing order; no two digest prefixes alike;
 //  7. each credential: a valid record (record.DecodeCredential, which

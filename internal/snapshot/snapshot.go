@@ -435,7 +435,7 @@ func checkKeys(s *Snapshot) (reason, bool) {
 	if len(s.AgentKeys) == 0 {
 		return 0, true
 	}
-	cl, ws, acct := s.Cluster.Bytes(), s.Workspace.Bytes(), s.Account.Bytes()
+	ws, acct := s.Workspace.Bytes(), s.Account.Bytes()
 	prefixes := make(map[[keys.PrefixSize]byte]struct{}, len(s.AgentKeys))
 	var prev [uuid]byte
 	for _, rec := range s.AgentKeys {
@@ -449,10 +449,12 @@ func checkKeys(s *Snapshot) (reason, bool) {
 		if v.Kind() != record.KindAgent {
 			return rKeyKind, false
 		}
-		// A key bound to this cluster, or granted every cluster of the
-		// workspace; exactly as the engine writes them.
+		// A key bound to one cluster of the workspace (this one, or
+		// another: the agent must tell another cluster's key, a
+		// permission error, from an unknown one), or granted every
+		// cluster of the workspace; exactly as the engine writes them.
 		scoped := v.Workspace() == ws && v.Account() == acct &&
-			(v.Flags() == 0 && v.Cluster() == cl ||
+			(v.Flags() == 0 && v.Cluster() != [uuid]byte{} ||
 				v.Flags() == record.FlagAnyCluster && v.Cluster() == [uuid]byte{})
 		if !scoped {
 			return rKeyScope, false

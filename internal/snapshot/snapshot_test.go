@@ -405,9 +405,6 @@ func TestSignedInvalid(t *testing.T) {
 		{"keys sharing a digest prefix", func(s *Snapshot) {
 			s.AgentKeys[2] = keyRec(func(k *record.Key) { k.Digest = agentKey(0, false).Digest; k.Digest[31] ^= 1 })
 		}, rKeyPrefix},
-		{"key of another cluster", func(s *Snapshot) {
-			s.AgentKeys[2] = keyRec(func(k *record.Key) { k.Cluster = otherCluster })
-		}, rKeyScope},
 		{"key of another workspace", func(s *Snapshot) {
 			s.AgentKeys[2] = keyRec(func(k *record.Key) { k.Workspace = keys.WorkspaceIDFromArray(arr(0x21)) })
 		}, rKeyScope},
@@ -585,5 +582,22 @@ func TestErrorsQuoteNothing(t *testing.T) {
 	}
 	if malformed[rMagic].Error() != "snapshot: malformed: not a snapshot" {
 		t.Fatalf("error text %q", malformed[rMagic])
+	}
+}
+
+// TestKeyOfAnotherClusterKept: a key bound to another cluster of the
+// workspace is part of a snapshot, so that the agent refuses it as a
+// permission error rather than as an unknown key.
+func TestKeyOfAnotherClusterKept(t *testing.T) {
+	s := valid(3, 1)
+	k := agentKey(100, false)
+	k.Cluster = otherCluster
+	s.AgentKeys = append(s.AgentKeys, record.AppendKey(nil, &k))
+	got, err := Decode(mustEncode(t, s, priv1), []ed25519.PublicKey{pub1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := record.ViewKey(got.AgentKeys[3]); v.Cluster() != otherCluster.Bytes() {
+		t.Fatal("the other cluster's key did not survive the round trip")
 	}
 }

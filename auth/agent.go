@@ -1,0 +1,279 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/internal/record"
+	"github.com/streamauth/streamauth/internal/snapshot"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+)
+
+// Snapshot errors, matched with errors.Is: each refusal of a snapshot has
+// its own, and a refused snapshot writes nothing.
+var (
+	// ErrSnapshotSignature: the snapshot is not signed by a trusted key
+	// (an unknown signer, or bytes changed after signing).
+	ErrSnapshotSignature = errors.New("auth: snapshot signature not trusted")
+	// ErrSnapshotMalformed: the signed bytes do not decode to a valid
+	// snapshot.
+	ErrSnapshotMalformed = errors.New("auth: malformed snapshot")
+	// ErrSnapshotCluster: the snapshot is of another cluster.
+	ErrSnapshotCluster = errors.New("auth: snapshot of another cluster")
+	// ErrSnapshotRollback: the snapshot is not newer than the one applied.
+	ErrSnapshotRollback = errors.New("auth: snapshot older than the one applied")
+	// ErrSnapshotExpired: the snapshot (to apply, or the one applied, past
+	// its grace period) has expired.
+	ErrSnapshotExpired = errors.New("auth: snapshot expired")
+	// ErrNoSnapshot: the agent has applied no snapshot yet.
+	ErrNoSnapshot = errors.New("auth: no snapshot applied")
+)
+
+// AgentOptions configure an [Agent].
+type AgentOptions struct {
+	// Cluster is the one BYOC cluster the agent serves. Required.
+	Cluster keys.ClusterID
+	// Trusted are the public keys whose signatures the agent accepts. To
+	// rotate the control plane's signing key without downtime: add the
+	// new public key to every agent; then sign with the new key; then
+	// remove the old one.
+	Trusted []ed25519.PublicKey
+	// Grace is how long past its expiry the applied snapshot still
+	// answers. Default 0: an expired snapshot fails closed at once, every
+	// check returning ErrSnapshotExpired until a newer one is applied.
+	Grace time.Duration
+	// Engine configures the agent's local engine (clock, cache, password
+	// check bounds). Its Pepper must be the control plane's.
+	Engine Options
+}
+
+// Agent is what an agent embeds to check its Kafka clients and its own
+// key with no control plane: it applies signed snapshots of its cluster
+// into its own local store and answers from it.
+//
+// The store is the agent's alone (pebble or badger in a directory of its
+// own). Apply is atomic: a snapshot that is refused, or an apply that
+// fails or is interrupted, leaves the previous snapshot in force.
+type Agent struct {
+	e       *Engine
+	cluster keys.ClusterID
+	trusted []ed25519.PublicKey
+	grace   time.Duration
+	state   atomic.Pointer[record.AgentState] // nil until a snapshot is applied
+	applyMu sync.Mutex
+}
+
+// NewAgent opens an agent over its local store s, resuming from the
+// snapshot the store holds, if any. A store holding another cluster's
+// snapshot is refused.
+func NewAgent(ctx context.Context, s store.Store, opts AgentOptions) (*Agent, error) {
+	if opts.Cluster.IsZero() {
+		return nil, invalid("agent needs its cluster id", nil)
+	}
+	if len(opts.Trusted) == 0 {
+		return nil, invalid("agent needs at least one trusted public key", nil)
+	}
+	for _, k := range opts.Trusted {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, invalid("trusted key is not an ed25519 public key", nil)
+		}
+	}
+	if opts.Grace < 0 {
+		return nil, invalid("negative grace period", nil)
+	}
+	e, err := New(ctx, s, opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{e: e, cluster: opts.Cluster, trusted: opts.Trusted, grace: opts.Grace}
+	raw, err := s.Get(ctx, record.AgentStateKey)
+	if isNotFound(err) {
+		return a, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("auth: reading agent state: %w", err)
+	}
+	st, err := record.DecodeAgentState(raw)
+	if err != nil {
+		return nil, err
+	}
+	if st.Cluster != opts.Cluster {
+		return nil, fmt.Errorf("%w: the store holds a snapshot of cluster %v", ErrSnapshotCluster, st.Cluster)
+	}
+	a.install(&st)
+	return a, nil
+}
+
+func (a *Agent) install(st *record.AgentState) {
+	fake := st.FakeSaltKey
+	a.e.fixedFakeKey.Store(&fake)
+	a.state.Store(st)
+}
+
+// Version returns the version of the applied snapshot, 0 if none.
+func (a *Agent) Version() uint64 {
+	if st := a.state.Load(); st != nil {
+		return st.Version
+	}
+	return 0
+}
+
+// Apply checks a snapshot (signature, cluster, version, expiry) and, if it
+// passes, replaces the agent's state with it in one atomic commit.
+func (a *Agent) Apply(ctx context.Context, b []byte) error {
+	snap, err := snapshot.Decode(b, a.trusted)
+	switch {
+	case errors.Is(err, snapshot.ErrSignature):
+		return ErrSnapshotSignature
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrSnapshotMalformed, err)
+	case snap.Cluster != a.cluster:
+		return ErrSnapshotCluster
+	case !cluster.Type(snap.Type).HasAgents() || cluster.Type(snap.Type).CheckSASL(cluster.SASLPolicy(snap.SASL)) != nil:
+		return fmt.Errorf("%w: cluster type or SASL policy", ErrSnapshotMalformed)
+	case a.e.nowNano() >= snap.Expires:
+		return ErrSnapshotExpired
+	}
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	if cur := a.state.Load(); cur != nil && snap.Version <= cur.Version {
+		return ErrSnapshotRollback
+	}
+	st := record.AgentState{Cluster: snap.Cluster, Version: snap.Version, Issued: snap.Issued, Expires: snap.Expires, FakeSaltKey: snap.FakeSaltKey}
+	err = a.e.update(ctx, func(w *write) error {
+		// The version in the store decides, so that two agents over one
+		// store (or a restarted one) never roll back.
+		raw, err := a.e.s.Get(ctx, record.AgentStateKey)
+		switch {
+		case err == nil:
+			old, err := record.DecodeAgentState(raw)
+			if err != nil {
+				return err
+			}
+			if old.Cluster != snap.Cluster {
+				return ErrSnapshotCluster
+			}
+			if snap.Version <= old.Version {
+				return ErrSnapshotRollback
+			}
+			w.RequireValue(record.AgentStateKey, raw)
+		case isNotFound(err):
+			w.RequireAbsent(record.AgentStateKey)
+		default:
+			return err
+		}
+		if err := a.clearTables(ctx, w); err != nil {
+			return err
+		}
+		a.putSnapshot(w, snap)
+		w.Put(record.AgentStateKey, record.AppendAgentState(nil, &st))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.install(&st)
+	return nil
+}
+
+// clearTables adds to w the deletion of every record the previous snapshot
+// wrote.
+func (a *Agent) clearTables(ctx context.Context, w *write) error {
+	for _, prefix := range record.AgentTablePrefixes() {
+		err := a.e.s.Scan(ctx, prefix, func(k, v []byte) error {
+			key := append([]byte(nil), k...)
+			w.Delete(key)
+			if p, err := record.HashKeyPrefix(key); err == nil {
+				w.removed = append(w.removed, *p)
+			}
+			if id, ok := record.CredentialIDOfKey(key); ok {
+				w.removedCreds = append(w.removedCreds, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putSnapshot adds to w the records of snap, in the engine's keyspace, so
+// that the engine's own lookups answer from them.
+func (a *Agent) putSnapshot(w *write, snap *snapshot.Snapshot) {
+	c := record.Cluster{ID: snap.Cluster, Type: snap.Type, SASL: snap.SASL, Account: snap.Account, Workspace: snap.Workspace, Created: snap.Issued}
+	w.Put(record.ClusterKey(snap.Cluster), record.AppendCluster(nil, &c))
+	for _, hot := range snap.AgentKeys {
+		v, _ := record.ViewKey(hot) // checked by snapshot.Decode
+		var p [keys.PrefixSize]byte
+		copy(p[:], v.Digest())
+		var hk [1 + keys.PrefixSize]byte
+		w.Put(append([]byte(nil), record.HashKey(&hk, &p)...), hot)
+		w.added = append(w.added, p)
+	}
+	for _, cr := range snap.Credentials {
+		rec, _ := record.DecodeCredential(cr.ID, cr.Record) // checked by snapshot.Decode
+		idb := cr.ID.Bytes()
+		w.Put(record.CredentialKey(cr.ID), cr.Record)
+		w.Put(record.ClusterCredentialKey(snap.Cluster, cr.ID), nil)
+		w.Put(record.LoginKey(snap.Cluster, rec.Username), idb[:])
+	}
+}
+
+// check refuses to answer without a snapshot, or from an expired one.
+func (a *Agent) check() error {
+	st := a.state.Load()
+	if st == nil {
+		return ErrNoSnapshot
+	}
+	if a.e.nowNano() >= st.Expires+a.grace.Nanoseconds() {
+		return ErrSnapshotExpired
+	}
+	return nil
+}
+
+// AuthenticateAgent checks the agent's own key: ErrUnauthenticated for a
+// secret the snapshot does not know, ErrPermissionDenied for the key of
+// another cluster of the workspace.
+func (a *Agent) AuthenticateAgent(ctx context.Context, secret string) (Principal, error) {
+	if err := a.check(); err != nil {
+		return Principal{}, err
+	}
+	return a.e.AuthenticateAgent(ctx, secret, a.cluster)
+}
+
+// AllowUnauthenticated reports whether a Kafka connection may proceed
+// without SASL: the cluster's policy, as of the snapshot.
+func (a *Agent) AllowUnauthenticated(ctx context.Context) (bool, error) {
+	if err := a.check(); err != nil {
+		return false, err
+	}
+	return a.e.AllowUnauthenticated(ctx, a.cluster)
+}
+
+// AuthenticatePlain checks a SASL PLAIN message, as
+// [Engine.AuthenticatePlain] does on the control plane.
+func (a *Agent) AuthenticatePlain(ctx context.Context, msg []byte) (CredentialPrincipal, error) {
+	if err := a.check(); err != nil {
+		return CredentialPrincipal{}, err
+	}
+	return a.e.AuthenticatePlain(ctx, a.cluster, msg)
+}
+
+// StartSCRAM begins a SCRAM exchange, as [Engine.StartSCRAM] does on the
+// control plane, with the same fake salts for unknown users.
+func (a *Agent) StartSCRAM(ctx context.Context, mechanism string) (*SCRAMExchange, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	return a.e.StartSCRAM(ctx, a.cluster, mechanism)
+}
+
+// Cluster returns the cluster the agent serves.
+func (a *Agent) Cluster() keys.ClusterID { return a.cluster }

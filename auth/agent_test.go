@@ -1,0 +1,453 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/xdg-go/scram"
+
+	"github.com/streamauth/streamauth/auth"
+	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/internal/kafkatest"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/faultstore"
+	"github.com/streamauth/streamauth/store/memstore"
+	"github.com/streamauth/streamauth/store/pebblestore"
+)
+
+// agentArgon2 keeps password hashing cheap in these tests.
+var agentArgon2 = auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// offline is a control plane with two BYOC clusters of one workspace, each
+// with its agent key and credentials, a workspace-wide agent key, and a
+// signing key pair.
+type offline struct {
+	ctx        context.Context
+	cp         *auth.Engine
+	now        time.Time
+	pub        ed25519.PublicKey
+	priv       ed25519.PrivateKey
+	a, b       auth.CreatedCluster
+	anyAgent   auth.IssuedKey
+	credA      auth.IssuedCredential
+	importedA  auth.IssuedCredential
+	credB      auth.IssuedCredential
+	serverless auth.CreatedCluster
+}
+
+func newOffline(t *testing.T) *offline {
+	t.Helper()
+	o := &offline{ctx: context.Background(), now: time.Unix(1_800_000_000, 0)}
+	var err error
+	if o.pub, o.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	s := memstore.New()
+	t.Cleanup(func() { s.Close() })
+	o.cp, err = auth.New(o.ctx, s, auth.Options{PasswordHash: agentArgon2, Now: func() time.Time { return o.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := must(o.cp.CreateAccount(o.ctx, "acme"))
+	ws := must(o.cp.CreateWorkspace(o.ctx, acct.ID, "prod"))
+	o.a = must(o.cp.CreateCluster(o.ctx, ws.ID, auth.ClusterSpec{Name: "a", Type: cluster.BYOC}))
+	o.b = must(o.cp.CreateCluster(o.ctx, ws.ID, auth.ClusterSpec{Name: "b", Type: cluster.BYOC}))
+	o.serverless = must(o.cp.CreateCluster(o.ctx, ws.ID, auth.ClusterSpec{Name: "s", Type: cluster.Serverless}))
+	o.anyAgent = must(o.cp.CreateKey(o.ctx, auth.KeySpec{Name: "akn_fleet",
+		Grant: auth.Grant{Workspace: ws.ID, Principal: auth.KindAgent, Resource: auth.VirtualCluster, ResourceID: auth.AnyID}}))
+	o.credA = must(o.cp.CreateCredential(o.ctx, o.a.Cluster.ID, auth.CredentialSpec{Name: "orders"}))
+	pw := must(keys.ImportPassword("migrated-pässword"))
+	o.importedA = must(o.cp.CreateCredential(o.ctx, o.a.Cluster.ID, auth.CredentialSpec{Name: "legacy", Password: pw}))
+	o.credB = must(o.cp.CreateCredential(o.ctx, o.b.Cluster.ID, auth.CredentialSpec{Name: "b app"}))
+	return o
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func (o *offline) export(t *testing.T, cl keys.ClusterID, ttl time.Duration) []byte {
+	t.Helper()
+	b, err := o.cp.ExportSnapshot(o.ctx, cl, o.priv, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (o *offline) agent(t *testing.T, s store.Store, opts auth.AgentOptions) *auth.Agent {
+	t.Helper()
+	if opts.Cluster.IsZero() {
+		opts.Cluster = o.a.Cluster.ID
+	}
+	if opts.Trusted == nil {
+		opts.Trusted = []ed25519.PublicKey{o.pub}
+	}
+	opts.Engine.PasswordHash = agentArgon2
+	opts.Engine.Now = func() time.Time { return o.now }
+	ag, err := auth.NewAgent(o.ctx, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ag
+}
+
+func plainMsg(c auth.IssuedCredential) []byte {
+	return []byte("\x00" + string(c.Credential.Username) + "\x00" + c.Password.Reveal())
+}
+
+// scramLogin runs a whole SCRAM exchange against start.
+func scramLogin(ctx context.Context, start func(string) (*auth.SCRAMExchange, error), mech string, user, pass string) error {
+	hf := scram.SHA256
+	if mech == auth.MechanismSCRAMSHA512 {
+		hf = scram.SHA512
+	}
+	client, err := hf.NewClientUnprepped(user, pass, "")
+	if err != nil {
+		return err
+	}
+	conv := client.NewConversation()
+	x, err := start(mech)
+	if err != nil {
+		return err
+	}
+	msg, err := conv.Step("")
+	for err == nil && !x.Done() {
+		var reply []byte
+		if reply, err = x.Step(ctx, []byte(msg)); err != nil {
+			return err
+		}
+		msg, err = conv.Step(string(reply))
+	}
+	if err != nil {
+		return err
+	}
+	if !conv.Valid() {
+		return errors.New("server signature not valid")
+	}
+	return nil
+}
+
+// TestAgentOffline: an agent applies its cluster's snapshot into its own
+// pebble store and, with the control plane's store closed, checks its own
+// agent key, the workspace-wide one, another cluster's (a permission
+// error), and its Kafka clients' credentials with PLAIN and both SCRAMs;
+// another cluster's credential fails.
+func TestAgentOffline(t *testing.T) {
+	o := newOffline(t)
+	snap := o.export(t, o.a.Cluster.ID, time.Hour)
+	s, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ag := o.agent(t, s, auth.AgentOptions{})
+	if err := ag.Apply(o.ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	if ag.Version() != 1 {
+		t.Fatalf("version %d, want 1", ag.Version())
+	}
+	o.cp = nil // the control plane is gone from here on
+
+	if _, err := ag.AuthenticateAgent(o.ctx, o.a.AgentKey.Secret.Reveal()); err != nil {
+		t.Errorf("own agent key: %v", err)
+	}
+	if _, err := ag.AuthenticateAgent(o.ctx, o.anyAgent.Secret.Reveal()); err != nil {
+		t.Errorf("workspace-wide agent key: %v", err)
+	}
+	if _, err := ag.AuthenticateAgent(o.ctx, o.b.AgentKey.Secret.Reveal()); !errors.Is(err, auth.ErrPermissionDenied) {
+		t.Errorf("another cluster's agent key: %v, want ErrPermissionDenied", err)
+	}
+	unknown, _ := keys.NewSecret()
+	if _, err := ag.AuthenticateAgent(o.ctx, unknown.Reveal()); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("unknown key: %v, want ErrUnauthenticated", err)
+	}
+	if ok, err := ag.AllowUnauthenticated(o.ctx); err != nil || !ok {
+		t.Errorf("AllowUnauthenticated on a BYOC cluster: %v, %v", ok, err)
+	}
+	for _, c := range []auth.IssuedCredential{o.credA, o.importedA} {
+		if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(c)); err != nil {
+			t.Errorf("PLAIN of %s: %v", c.Credential.Name, err)
+		}
+		for _, mech := range []string{auth.MechanismSCRAMSHA256, auth.MechanismSCRAMSHA512} {
+			start := func(m string) (*auth.SCRAMExchange, error) { return ag.StartSCRAM(o.ctx, m) }
+			if err := scramLogin(o.ctx, start, mech, string(c.Credential.Username), c.Password.Reveal()); err != nil {
+				t.Errorf("%s of %s: %v", mech, c.Credential.Name, err)
+			}
+		}
+	}
+	if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credB)); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("another cluster's credential: %v, want ErrUnauthenticated", err)
+	}
+}
+
+// TestAgentNextSnapshot: a revocation and a policy change reach the agent
+// with the next snapshot; a restart keeps the applied one.
+func TestAgentNextSnapshot(t *testing.T) {
+	o := newOffline(t)
+	dir := t.TempDir()
+	s, err := pebblestore.Open(dir, pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := o.agent(t, s, auth.AgentOptions{})
+	if err := ag.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.cp.DeleteCredential(o.ctx, o.credA.Credential.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.cp.DeleteKey(o.ctx, o.anyAgent.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.cp.SetClusterSASL(o.ctx, o.a.Cluster.ID, cluster.SASLRequired); err != nil {
+		t.Fatal(err)
+	}
+	// Remembered before the revocation arrives: it must go too.
+	if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
+		t.Fatal(err)
+	}
+	v2 := o.export(t, o.a.Cluster.ID, time.Hour)
+	if err := ag.Apply(o.ctx, v2); err != nil {
+		t.Fatal(err)
+	}
+	check := func(ag *auth.Agent) {
+		t.Helper()
+		if ag.Version() != 2 {
+			t.Errorf("version %d, want 2", ag.Version())
+		}
+		if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA)); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("revoked credential: %v", err)
+		}
+		if _, err := ag.AuthenticateAgent(o.ctx, o.anyAgent.Secret.Reveal()); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("revoked workspace-wide key: %v", err)
+		}
+		if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.importedA)); err != nil {
+			t.Errorf("live credential: %v", err)
+		}
+		if ok, err := ag.AllowUnauthenticated(o.ctx); err != nil || ok {
+			t.Errorf("AllowUnauthenticated after SASL required: %v, %v", ok, err)
+		}
+	}
+	check(ag)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = pebblestore.Open(dir, pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(o.agent(t, s, auth.AgentOptions{}))
+}
+
+// TestAgentRefusals: each bad snapshot has its own error, writes nothing,
+// and the agent keeps serving the snapshot it had.
+func TestAgentRefusals(t *testing.T) {
+	o := newOffline(t)
+	s := memstore.New()
+	defer s.Close()
+	ag := o.agent(t, s, auth.AgentOptions{})
+	v1 := o.export(t, o.a.Cluster.ID, time.Hour)
+	v2 := o.export(t, o.a.Cluster.ID, time.Hour)
+	if err := ag.Apply(o.ctx, v2); err != nil {
+		t.Fatal(err)
+	}
+	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	foreign, err := o.cp.ExportSnapshot(o.ctx, o.a.Cluster.ID, otherPriv, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := append([]byte(nil), v2...)
+	tampered[len(tampered)/2] ^= 1
+	o.now = o.now.Add(-2 * time.Hour) // an export already expired at apply time
+	expired := o.export(t, o.a.Cluster.ID, time.Hour)
+	o.now = o.now.Add(2 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		snap []byte
+		want error
+	}{
+		{"tampered", tampered, auth.ErrSnapshotSignature},
+		{"truncated", v2[:len(v2)-1], nil},
+		{"wrong signing key", foreign, auth.ErrSnapshotSignature},
+		{"another cluster", o.export(t, o.b.Cluster.ID, time.Hour), auth.ErrSnapshotCluster},
+		{"rollback", v1, auth.ErrSnapshotRollback},
+		{"same version", v2, auth.ErrSnapshotRollback},
+		{"expired", expired, auth.ErrSnapshotExpired},
+		{"empty", nil, nil},
+	} {
+		err := ag.Apply(o.ctx, tc.snap)
+		if err == nil {
+			t.Errorf("%s: applied", tc.name)
+			continue
+		}
+		if tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if tc.want == nil && !errors.Is(err, auth.ErrSnapshotSignature) && !errors.Is(err, auth.ErrSnapshotMalformed) {
+			t.Errorf("%s: %v, want a signature or malformed-snapshot error", tc.name, err)
+		}
+		if ag.Version() != 2 {
+			t.Fatalf("%s: version %d after a refused snapshot", tc.name, ag.Version())
+		}
+		if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
+			t.Fatalf("%s: the agent stopped serving its snapshot: %v", tc.name, err)
+		}
+	}
+	// No rollback after a restart either.
+	again := o.agent(t, s, auth.AgentOptions{})
+	if err := again.Apply(o.ctx, v1); !errors.Is(err, auth.ErrSnapshotRollback) {
+		t.Errorf("rollback after a restart: %v", err)
+	}
+	// A store of another cluster's snapshot is refused.
+	if _, err := auth.NewAgent(o.ctx, s, auth.AgentOptions{Cluster: o.b.Cluster.ID, Trusted: []ed25519.PublicKey{o.pub}}); !errors.Is(err, auth.ErrSnapshotCluster) {
+		t.Errorf("agent of cluster b over a's store: %v", err)
+	}
+	// A serverless cluster has no agents to export to.
+	if _, err := o.cp.ExportSnapshot(o.ctx, o.serverless.Cluster.ID, o.priv, time.Hour); !errors.Is(err, auth.ErrUnsupported) {
+		t.Errorf("export of a serverless cluster: %v", err)
+	}
+}
+
+// TestAgentExpiry: an expired snapshot fails closed, unless within the
+// configured grace period; a newer snapshot brings the agent back.
+func TestAgentExpiry(t *testing.T) {
+	o := newOffline(t)
+	for _, grace := range []time.Duration{0, 30 * time.Minute} {
+		s := memstore.New()
+		ag := o.agent(t, s, auth.AgentOptions{Grace: grace})
+		if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA)); !errors.Is(err, auth.ErrNoSnapshot) {
+			t.Errorf("before any snapshot: %v", err)
+		}
+		start := o.now
+		if err := ag.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		o.now = start.Add(time.Hour + 10*time.Minute)
+		_, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA))
+		if grace == 0 && !errors.Is(err, auth.ErrSnapshotExpired) {
+			t.Errorf("expired, no grace: %v", err)
+		}
+		if grace > 0 && err != nil {
+			t.Errorf("expired within grace: %v", err)
+		}
+		if _, err := ag.AuthenticateAgent(o.ctx, o.a.AgentKey.Secret.Reveal()); (grace == 0) != errors.Is(err, auth.ErrSnapshotExpired) {
+			t.Errorf("agent key, grace %v: %v", grace, err)
+		}
+		o.now = start.Add(2 * time.Hour)
+		if ok, err := ag.AllowUnauthenticated(o.ctx); ok || !errors.Is(err, auth.ErrSnapshotExpired) {
+			t.Errorf("past grace %v: %v, %v", grace, ok, err)
+		}
+		if err := ag.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
+			t.Errorf("after a fresh snapshot: %v", err)
+		}
+		o.now = start
+		s.Close()
+	}
+}
+
+// TestAgentApplyAtomic fails the agent store's Nth call during an apply,
+// for every N: the apply fails and the previous snapshot stays in force in
+// full, or it succeeds and the new one is in force in full.
+func TestAgentApplyAtomic(t *testing.T) {
+	o := newOffline(t)
+	v1 := o.export(t, o.a.Cluster.ID, time.Hour)
+	if err := o.cp.DeleteCredential(o.ctx, o.credA.Credential.ID); err != nil {
+		t.Fatal(err)
+	}
+	extra := must(o.cp.CreateCredential(o.ctx, o.a.Cluster.ID, auth.CredentialSpec{Name: "late"}))
+	v2 := o.export(t, o.a.Cluster.ID, time.Hour)
+	for n := 0; ; n++ {
+		inner := memstore.New()
+		ag := o.agent(t, inner, auth.AgentOptions{})
+		if err := ag.Apply(o.ctx, v1); err != nil {
+			t.Fatal(err)
+		}
+		// The Nth call of the apply fails, counted from its first.
+		base := math.MaxInt
+		fs2 := faultstore.New(inner, faultstore.PolicyFunc(func(call int) bool { return call == base+n }))
+		ag2 := o.agent(t, fs2, auth.AgentOptions{})
+		base = fs2.Calls()
+		err := ag2.Apply(o.ctx, v2)
+		// Judge from a fresh agent over the inner store: what is durable.
+		judge := o.agent(t, inner, auth.AgentOptions{})
+		_, errOld := judge.AuthenticatePlain(o.ctx, plainMsg(o.credA))
+		_, errNew := judge.AuthenticatePlain(o.ctx, plainMsg(extra))
+		switch judge.Version() {
+		case 1:
+			if err == nil || errOld != nil || errNew == nil {
+				t.Fatalf("fail at %d: version 1 with apply error %v, old %v, new %v", n, err, errOld, errNew)
+			}
+		case 2:
+			if errOld == nil || errNew != nil {
+				t.Fatalf("fail at %d: version 2 with old %v, new %v", n, errOld, errNew)
+			}
+		default:
+			t.Fatalf("fail at %d: version %d", n, judge.Version())
+		}
+		inner.Close()
+		if fs2.Calls()-base <= n {
+			if err != nil {
+				t.Fatalf("apply failed with no injected failure: %v", err)
+			}
+			t.Logf("swept %d failure points", n)
+			return
+		}
+	}
+}
+
+// TestAgentKafkaOffline is the whole offline path: the control plane
+// exports cluster a's snapshot; an agent applies it into its own pebble
+// store in another directory; the control plane's store is closed; a real
+// Kafka client (franz-go) authenticates to the test listener backed by the
+// agent with PLAIN and both SCRAMs. Another cluster's credential fails
+// with SASL_AUTHENTICATION_FAILED like any bad login.
+func TestAgentKafkaOffline(t *testing.T) {
+	o := newOffline(t)
+	snap := o.export(t, o.a.Cluster.ID, time.Hour)
+	s, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ag := o.agent(t, s, auth.AgentOptions{})
+	if err := ag.Apply(o.ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	o.cp = nil
+	srv, err := kafkatest.Start(kafkatest.Config{
+		Authenticator: kafkatest.ForAgent(ag),
+		FailureDelay:  kDelay,
+		ClusterID:     ag.Cluster().String(),
+		Logf:          t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, mech := range kMechanisms {
+		for _, c := range []auth.IssuedCredential{o.credA, o.importedA} {
+			client := kClient(t, srv, kgo.SASL(kMechanism(mech, c.Credential.Username, c.Password.Reveal())))
+			if _, err := kMetadata(client); err != nil {
+				t.Errorf("%s as %s: %v", mech, c.Credential.Name, err)
+			}
+		}
+		f := kFail(t, srv, mech, o.credB.Credential.Username, o.credB.Password.Reveal())
+		checkAuthFailed(t, mech+" with another cluster's credential", f, kDelay, o.credB.Password.Reveal())
+	}
+}
