@@ -1,0 +1,164 @@
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/streamauth/streamauth/auth"
+	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/internal/record"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/memstore"
+)
+
+// snapshotCredentials is the number of credentials of the snapshot
+// benchmarks' cluster.
+const snapshotCredentials = 100_000
+
+// snapshotFixture is a control plane whose one BYOC cluster has
+// snapshotCredentials credentials, and a signing key.
+type snapshotFixture struct {
+	e    *auth.Engine
+	cl   auth.Cluster
+	pub  ed25519.PublicKey
+	priv ed25519.PrivateKey
+	snap []byte // one export, for the apply benchmark
+}
+
+// newSnapshotFixture builds the fixture in a memory store. One credential
+// is created through the engine; the others are copies of its record under
+// new ids and usernames, written straight to the store: creating 100k
+// credentials through the engine would spend minutes in the PBKDF2 and
+// argon2id runs that make each password's verifiers, which is exactly what
+// a snapshot carries and does not recompute.
+func newSnapshotFixture(b *testing.B) *snapshotFixture {
+	b.Helper()
+	ctx := context.Background()
+	s := memstore.New()
+	b.Cleanup(func() { s.Close() })
+	e, err := auth.New(ctx, s, auth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	acct, err := e.CreateAccount(ctx, "bench account")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws, err := e.CreateWorkspace(ctx, acct.ID, "bench workspace")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := e.CreateCluster(ctx, ws.ID, auth.ClusterSpec{Name: "bench", Type: cluster.BYOC})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ic, err := e.CreateCredential(ctx, c.Cluster.ID, auth.CredentialSpec{Name: "bench client"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := s.Get(ctx, record.CredentialKey(ic.Credential.ID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	proto, err := record.DecodeCredential(ic.Credential.ID, raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var batch store.Batch
+	for i := 1; i < snapshotCredentials; i++ {
+		id, err := keys.NewCredentialID()
+		if err != nil {
+			b.Fatal(err)
+		}
+		user, err := keys.NewUsername()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := proto
+		rec.ID, rec.Username = id, string(user)
+		idb := id.Bytes()
+		batch.Put(record.CredentialKey(id), record.AppendCredential(nil, &rec))
+		batch.Put(record.ClusterCredentialKey(c.Cluster.ID, id), nil)
+		batch.Put(record.LoginKey(c.Cluster.ID, rec.Username), idb[:])
+	}
+	if err := s.Commit(ctx, &batch); err != nil {
+		b.Fatal(err)
+	}
+	f := &snapshotFixture{e: e, cl: c.Cluster}
+	if f.pub, f.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
+		b.Fatal(err)
+	}
+	if f.snap, err = e.ExportSnapshot(ctx, c.Cluster.ID, f.priv, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// BenchmarkSnapshotExport measures ExportSnapshot of a cluster of 100k
+// credentials on the memory store: the reads, the encoding and the
+// signature. It reports the snapshot's bytes per credential.
+func BenchmarkSnapshotExport(b *testing.B) {
+	ctx := context.Background()
+	f := newSnapshotFixture(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := f.e.ExportSnapshot(ctx, f.cl.ID, f.priv, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(f.snap))/snapshotCredentials, "B/credential")
+}
+
+// BenchmarkSnapshotApply measures an agent's Apply of a snapshot of 100k
+// credentials into a new store of each backend: the signature check, the
+// decoding and one commit of every record. The store is made outside the
+// timer.
+func BenchmarkSnapshotApply(b *testing.B) {
+	ctx := context.Background()
+	f := newSnapshotFixture(b)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			if be.name == "badger" {
+				// One commit of 300k operations is more than a badger
+				// transaction holds (about 15% of its 8 MiB memtable);
+				// an apply in several commits under a generation switch
+				// is still to come.
+				b.Skip("a 100k-credential snapshot does not fit one badger transaction")
+			}
+			b.ReportAllocs()
+			for i := range b.N {
+				b.StopTimer()
+				dir := b.TempDir()
+				var s store.Store
+				var err error
+				if be.durable() {
+					s, err = be.open(fmt.Sprintf("%s/%d", dir, i))
+				} else {
+					s, err = be.create(dir)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				ag, err := auth.NewAgent(ctx, s, auth.AgentOptions{Cluster: f.cl.ID, Trusted: []ed25519.PublicKey{f.pub}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := ag.Apply(ctx, f.snap); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
