@@ -71,9 +71,13 @@
 //   - BenchmarkAuthenticateParallel/<backend>/<n>/hit: the hit case with
 //     the default options from GOMAXPROCS goroutines (vary with -cpu), to
 //     expose contention on the store's read path.
-//   - BenchmarkPlain/{remembered,first}, BenchmarkSCRAM/<mechanism>,
-//     BenchmarkSCRAMServer/<mechanism> (the same exchange with a hand-built
-//     client of one HMAC, so that the figure is the server's) and
+//   - BenchmarkPlain/{cp,agent}/{remembered,first}, BenchmarkSCRAM/<mechanism>,
+//     BenchmarkSCRAMServer/{cp,agent}/<mechanism> (the same exchange with a
+//     hand-built client of one HMAC, so that the figure is the server's;
+//     cp is the control plane's engine, agent an offline agent that
+//     applied the cluster's snapshot),
+//     BenchmarkSnapshotExport and BenchmarkSnapshotApply/<backend> (100k
+//     credentials) and
 //     BenchmarkPlainStorm: SASL logins through the engine over a memory
 //     store (see sasl_test.go): a remembered PLAIN login, a first one (one
 //     argon2id run of the default parameters), a whole SCRAM exchange with

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/pbkdf2"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -34,6 +36,59 @@ type saslFixture struct {
 	user, pass string
 }
 
+// saslSide is where a login is checked: on the control plane's engine, or
+// on an offline agent that applied the cluster's snapshot.
+type saslSide struct {
+	name  string
+	plain func(ctx context.Context, msg []byte) error
+	scram func(ctx context.Context, mech string) (*auth.SCRAMExchange, error)
+}
+
+// sides returns the control plane and an agent (over a memory store, with
+// the engine options opts) of f's cluster. The cluster is made BYOC for
+// the agent's sake.
+func (f *saslFixture) sides(b *testing.B, opts auth.Options) []saslSide {
+	b.Helper()
+	ctx := context.Background()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := f.e.ExportSnapshot(ctx, f.cluster.ID, priv, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := memstore.New()
+	b.Cleanup(func() { s.Close() })
+	ag, err := auth.NewAgent(ctx, s, auth.AgentOptions{Cluster: f.cluster.ID, Trusted: []ed25519.PublicKey{pub}, Engine: opts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ag.Apply(ctx, snap); err != nil {
+		b.Fatal(err)
+	}
+	return []saslSide{
+		{
+			name: "cp",
+			plain: func(ctx context.Context, msg []byte) error {
+				_, err := f.e.AuthenticatePlain(ctx, f.cluster.ID, msg)
+				return err
+			},
+			scram: func(ctx context.Context, mech string) (*auth.SCRAMExchange, error) {
+				return f.e.StartSCRAM(ctx, f.cluster.ID, mech)
+			},
+		},
+		{
+			name: "agent",
+			plain: func(ctx context.Context, msg []byte) error {
+				_, err := ag.AuthenticatePlain(ctx, msg)
+				return err
+			},
+			scram: ag.StartSCRAM,
+		},
+	}
+}
+
 func newSASLFixture(b *testing.B, opts auth.Options) *saslFixture {
 	b.Helper()
 	ctx := context.Background()
@@ -51,7 +106,7 @@ func newSASLFixture(b *testing.B, opts auth.Options) *saslFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := e.CreateCluster(ctx, ws.ID, auth.ClusterSpec{Name: "bench", Type: cluster.Serverless})
+	c, err := e.CreateCluster(ctx, ws.ID, auth.ClusterSpec{Name: "bench", Type: cluster.BYOC})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,20 +135,22 @@ func BenchmarkPlain(b *testing.B) {
 		{"remembered", auth.Options{}},
 		{"first", auth.Options{RememberPlain: -1}},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			f := newSASLFixture(b, tc.opts)
-			msg := f.plainMessage()
-			if _, err := f.e.AuthenticatePlain(ctx, f.cluster.ID, msg); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := f.e.AuthenticatePlain(ctx, f.cluster.ID, msg); err != nil {
+		f := newSASLFixture(b, tc.opts)
+		for _, side := range f.sides(b, tc.opts) {
+			b.Run(side.name+"/"+tc.name, func(b *testing.B) {
+				msg := f.plainMessage()
+				if err := side.plain(ctx, msg); err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if err := side.plain(ctx, msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -215,59 +272,58 @@ func heldBytes() float64 {
 // proof. What remains on top of the server's work is that HMAC, two base64
 // encodings and a few string joins.
 func BenchmarkSCRAMServer(b *testing.B) {
-	ctx := context.Background()
 	f := newSASLFixture(b, auth.Options{})
-	for _, tc := range []struct {
-		mech string
-		hash func() hash.Hash
-	}{
-		{auth.MechanismSCRAMSHA256, sha256.New},
-		{auth.MechanismSCRAMSHA512, sha512.New},
-	} {
-		b.Run(tc.mech, func(b *testing.B) {
-			const clientFirstBare = "n=%s,r=fyko+d2lbbFgONRv9qkxdawL"
-			bare := fmt.Sprintf(clientFirstBare, f.user)
-			var clientKey, storedKey []byte
-			exchange := func() {
-				x, err := f.e.StartSCRAM(ctx, f.cluster.ID, tc.mech)
-				if err != nil {
-					b.Fatal(err)
-				}
-				serverFirst, err := x.Step(ctx, []byte("n,,"+bare))
-				if err != nil {
-					b.Fatal(err)
-				}
-				fields := strings.Split(string(serverFirst), ",")
-				if clientKey == nil { // derive once: PBKDF2 is the client's cost
-					salt, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(fields[1], "s="))
-					iter, _ := strconv.Atoi(strings.TrimPrefix(fields[2], "i="))
-					salted, err := pbkdf2.Key(tc.hash, f.pass, salt, iter, tc.hash().Size())
-					if err != nil {
-						b.Fatal(err)
-					}
-					clientKey = hmacOf(tc.hash, salted, []byte("Client Key"))
-					h := tc.hash()
-					h.Write(clientKey)
-					storedKey = h.Sum(nil)
-				}
-				withoutProof := "c=biws," + fields[0]
-				sig := hmacOf(tc.hash, storedKey, []byte(bare+","+string(serverFirst)+","+withoutProof))
-				for i := range sig {
-					sig[i] ^= clientKey[i]
-				}
-				final := withoutProof + ",p=" + base64.StdEncoding.EncodeToString(sig)
-				if _, err := x.Step(ctx, []byte(final)); err != nil || !x.Done() {
-					b.Fatalf("exchange failed: %v", err)
-				}
-			}
-			exchange()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				exchange()
-			}
-		})
+	for _, side := range f.sides(b, auth.Options{}) {
+		benchSCRAMServer(b, f, side, auth.MechanismSCRAMSHA256, sha256.New)
+		benchSCRAMServer(b, f, side, auth.MechanismSCRAMSHA512, sha512.New)
 	}
+}
+
+func benchSCRAMServer(b *testing.B, f *saslFixture, side saslSide, mech string, newHash func() hash.Hash) {
+	ctx := context.Background()
+	b.Run(side.name+"/"+mech, func(b *testing.B) {
+		const clientFirstBare = "n=%s,r=fyko+d2lbbFgONRv9qkxdawL"
+		bare := fmt.Sprintf(clientFirstBare, f.user)
+		var clientKey, storedKey []byte
+		exchange := func() {
+			x, err := side.scram(ctx, mech)
+			if err != nil {
+				b.Fatal(err)
+			}
+			serverFirst, err := x.Step(ctx, []byte("n,,"+bare))
+			if err != nil {
+				b.Fatal(err)
+			}
+			fields := strings.Split(string(serverFirst), ",")
+			if clientKey == nil { // derive once: PBKDF2 is the client's cost
+				salt, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(fields[1], "s="))
+				iter, _ := strconv.Atoi(strings.TrimPrefix(fields[2], "i="))
+				salted, err := pbkdf2.Key(newHash, f.pass, salt, iter, newHash().Size())
+				if err != nil {
+					b.Fatal(err)
+				}
+				clientKey = hmacOf(newHash, salted, []byte("Client Key"))
+				h := newHash()
+				h.Write(clientKey)
+				storedKey = h.Sum(nil)
+			}
+			withoutProof := "c=biws," + fields[0]
+			sig := hmacOf(newHash, storedKey, []byte(bare+","+string(serverFirst)+","+withoutProof))
+			for i := range sig {
+				sig[i] ^= clientKey[i]
+			}
+			final := withoutProof + ",p=" + base64.StdEncoding.EncodeToString(sig)
+			if _, err := x.Step(ctx, []byte(final)); err != nil || !x.Done() {
+				b.Fatalf("exchange failed: %v", err)
+			}
+		}
+		exchange()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			exchange()
+		}
+	})
 }
 
 func hmacOf(h func() hash.Hash, key, msg []byte) []byte {
