@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,6 +149,21 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 		return ErrSnapshotRollback
 	}
 	st := record.AgentState{Cluster: snap.Cluster, Version: snap.Version, Issued: snap.Issued, Expires: snap.Expires, FakeSaltKey: snap.FakeSaltKey}
+	want := snapshotRecords(snap)
+	preloaded := false
+	if _, err := a.e.s.Get(ctx, record.AgentStateKey); isNotFound(err) {
+		// A first snapshot may be larger than one commit of the store
+		// can hold. No snapshot is in force yet, so its records go in
+		// several commits; the state record, written last, puts it in
+		// force. An interrupted first apply leaves records that the next
+		// one finds in place or replaces.
+		if err := a.preload(ctx, maps.Clone(want)); err != nil {
+			return err
+		}
+		preloaded = true
+	} else if err != nil {
+		return fmt.Errorf("auth: reading agent state: %w", err)
+	}
 	err = a.e.update(ctx, func(w *write) error {
 		// The version in the store decides, so that two agents over one
 		// store (or a restarted one) never roll back.
@@ -165,13 +183,20 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 			w.RequireValue(record.AgentStateKey, raw)
 		case isNotFound(err):
 			w.RequireAbsent(record.AgentStateKey)
+			if preloaded {
+				// The tables hold want already: only this agent writes
+				// its store, under applyMu.
+				w.Put(record.AgentStateKey, record.AppendAgentState(nil, &st))
+				return nil
+			}
 		default:
 			return err
 		}
-		if err := a.clearTables(ctx, w); err != nil {
+		changes, err := a.diff(ctx, maps.Clone(want))
+		if err != nil {
 			return err
 		}
-		a.putSnapshot(w, snap)
+		addChanges(w, changes)
 		w.Put(record.AgentStateKey, record.AppendAgentState(nil, &st))
 		return nil
 	})
@@ -182,48 +207,121 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 	return nil
 }
 
-// clearTables adds to w the deletion of every record the previous snapshot
-// wrote.
-func (a *Agent) clearTables(ctx context.Context, w *write) error {
-	for _, prefix := range record.AgentTablePrefixes() {
-		err := a.e.s.Scan(ctx, prefix, func(k, v []byte) error {
-			key := append([]byte(nil), k...)
-			w.Delete(key)
-			if p, err := record.HashKeyPrefix(key); err == nil {
-				w.removed = append(w.removed, *p)
-			}
-			if id, ok := record.CredentialIDOfKey(key); ok {
-				w.removedCreds = append(w.removedCreds, id)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+// A first apply commits at most applyChunkOps operations and about
+// applyChunkBytes of keys and values at a time: within what one badger
+// transaction holds at its default memtable size.
+const (
+	applyChunkOps   = 4096
+	applyChunkBytes = 512 << 10
+)
+
+// preload writes the records of a first snapshot in commits of bounded
+// size.
+func (a *Agent) preload(ctx context.Context, want map[string][]byte) error {
+	changes, err := a.diff(ctx, want)
+	if err != nil {
+		return err
+	}
+	for len(changes) > 0 {
+		n, size := 0, 0
+		for n < len(changes) && n < applyChunkOps && size < applyChunkBytes {
+			size += len(changes[n].key) + len(changes[n].value)
+			n++
 		}
+		var w write
+		addChanges(&w, changes[:n])
+		if err := a.e.commit(ctx, &w); err != nil {
+			return fmt.Errorf("auth: applying a first snapshot: %w", err)
+		}
+		changes = changes[n:]
 	}
 	return nil
 }
 
-// putSnapshot adds to w the records of snap, in the engine's keyspace, so
-// that the engine's own lookups answer from them.
-func (a *Agent) putSnapshot(w *write, snap *snapshot.Snapshot) {
-	c := record.Cluster{ID: snap.Cluster, Type: snap.Type, SASL: snap.SASL, Account: snap.Account, Workspace: snap.Workspace, Created: snap.Issued}
-	w.Put(record.ClusterKey(snap.Cluster), record.AppendCluster(nil, &c))
+// change is one record an apply deletes or puts.
+type change struct {
+	key, value []byte
+	gone       bool // the record under key is deleted or replaced
+	del        bool // delete, rather than put value
+}
+
+// diff returns what turns the agent's tables into want (which it empties):
+// records that are gone are deleted, records that differ or are new are
+// put, and records that are the same are left alone, so that an apply
+// costs what changed, and the keys and logins it did not touch stay
+// cached.
+func (a *Agent) diff(ctx context.Context, want map[string][]byte) ([]change, error) {
+	var out []change
+	for _, prefix := range record.AgentTablePrefixes() {
+		err := a.e.s.Scan(ctx, prefix, func(k, v []byte) error {
+			nv, keep := want[string(k)]
+			switch {
+			case keep && bytes.Equal(nv, v):
+			case keep:
+				out = append(out, change{key: bytes.Clone(k), value: nv, gone: true})
+			default:
+				out = append(out, change{key: bytes.Clone(k), gone: true, del: true})
+			}
+			delete(want, string(k))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range want {
+		out = append(out, change{key: []byte(k), value: v})
+	}
+	// In key order, a store's sorted index takes the records in one
+	// sweep, and a first apply's chunks cover disjoint key ranges.
+	slices.SortFunc(out, func(a, b change) int { return bytes.Compare(a.key, b.key) })
+	return out, nil
+}
+
+// addChanges adds changes to w, and tells the engine's index, key cache
+// and remembered logins what they replace.
+func addChanges(w *write, changes []change) {
+	for _, c := range changes {
+		p, hotErr := record.HashKeyPrefix(c.key)
+		if c.gone {
+			if hotErr == nil {
+				w.removed = append(w.removed, *p)
+			}
+			if id, ok := record.CredentialIDOfKey(c.key); ok {
+				w.removedCreds = append(w.removedCreds, id)
+			}
+		}
+		if c.del {
+			w.Delete(c.key)
+			continue
+		}
+		w.Put(c.key, c.value)
+		if hotErr == nil {
+			w.added = append(w.added, *p)
+		}
+	}
+}
+
+// snapshotRecords returns every record snap puts in the agent's store, in
+// the engine's keyspace, so that the engine's own lookups answer from
+// them.
+func snapshotRecords(snap *snapshot.Snapshot) map[string][]byte {
+	out := make(map[string][]byte, 1+len(snap.AgentKeys)+3*len(snap.Credentials))
+	c := record.Cluster{ID: snap.Cluster, Type: snap.Type, SASL: snap.SASL, Account: snap.Account, Workspace: snap.Workspace}
+	out[string(record.ClusterKey(snap.Cluster))] = record.AppendCluster(nil, &c)
 	for _, hot := range snap.AgentKeys {
 		v, _ := record.ViewKey(hot) // checked by snapshot.Decode
-		var p [keys.PrefixSize]byte
-		copy(p[:], v.Digest())
 		var hk [1 + keys.PrefixSize]byte
-		w.Put(append([]byte(nil), record.HashKey(&hk, &p)...), hot)
-		w.added = append(w.added, p)
+		out[string(record.HashKey(&hk, (*[keys.PrefixSize]byte)(v.Digest())))] = hot
 	}
 	for _, cr := range snap.Credentials {
 		rec, _ := record.DecodeCredential(cr.ID, cr.Record) // checked by snapshot.Decode
 		idb := cr.ID.Bytes()
-		w.Put(record.CredentialKey(cr.ID), cr.Record)
-		w.Put(record.ClusterCredentialKey(snap.Cluster, cr.ID), nil)
-		w.Put(record.LoginKey(snap.Cluster, rec.Username), idb[:])
+		out[string(record.CredentialKey(cr.ID))] = cr.Record
+		out[string(record.ClusterCredentialKey(snap.Cluster, cr.ID))] = []byte{}
+		out[string(record.LoginKey(snap.Cluster, rec.Username))] = idb[:]
 	}
+	return out
 }
 
 // check refuses to answer without a snapshot, or from an expired one.
