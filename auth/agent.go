@@ -22,9 +22,12 @@ import (
 // Snapshot errors, matched with errors.Is: each refusal of a snapshot has
 // its own, and a refused snapshot writes nothing.
 var (
-	// ErrSnapshotSignature: the snapshot is not signed by a trusted key
-	// (an unknown signer, or bytes changed after signing).
-	ErrSnapshotSignature = errors.New("auth: snapshot signature not trusted")
+	// ErrSnapshotSignature: the signature does not verify: the bytes
+	// changed after signing.
+	ErrSnapshotSignature = errors.New("auth: snapshot signature does not verify")
+	// ErrSnapshotUntrustedKey: the snapshot is signed by a key the agent
+	// does not trust.
+	ErrSnapshotUntrustedKey = errors.New("auth: snapshot signed by an untrusted key")
 	// ErrSnapshotMalformed: the signed bytes do not decode to a valid
 	// snapshot.
 	ErrSnapshotMalformed = errors.New("auth: malformed snapshot")
@@ -132,6 +135,8 @@ func (a *Agent) Version() uint64 {
 func (a *Agent) Apply(ctx context.Context, b []byte) error {
 	snap, err := snapshot.Decode(b, a.trusted)
 	switch {
+	case errors.Is(err, snapshot.ErrUnknownKey):
+		return ErrSnapshotUntrustedKey
 	case errors.Is(err, snapshot.ErrSignature):
 		return ErrSnapshotSignature
 	case err != nil:

@@ -32,6 +32,7 @@ var agentArgon2 = auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 type offline struct {
 	ctx        context.Context
 	cp         *auth.Engine
+	cpStore    store.Store
 	now        time.Time
 	pub        ed25519.PublicKey
 	priv       ed25519.PrivateKey
@@ -52,6 +53,7 @@ func newOffline(t *testing.T) *offline {
 	}
 	s := memstore.New()
 	t.Cleanup(func() { s.Close() })
+	o.cpStore = s
 	o.cp, err = auth.New(o.ctx, s, auth.Options{PasswordHash: agentArgon2, Now: func() time.Time { return o.now }})
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +161,11 @@ func TestAgentOffline(t *testing.T) {
 	if ag.Version() != 1 {
 		t.Fatalf("version %d, want 1", ag.Version())
 	}
-	o.cp = nil // the control plane is gone from here on
+	// The control plane is gone from here on.
+	if err := o.cpStore.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.cp = nil
 
 	if _, err := ag.AuthenticateAgent(o.ctx, o.a.AgentKey.Secret.Reveal()); err != nil {
 		t.Errorf("own agent key: %v", err)
@@ -282,7 +288,7 @@ func TestAgentRefusals(t *testing.T) {
 	}{
 		{"tampered", tampered, auth.ErrSnapshotSignature},
 		{"truncated", v2[:len(v2)-1], nil},
-		{"wrong signing key", foreign, auth.ErrSnapshotSignature},
+		{"wrong signing key", foreign, auth.ErrSnapshotUntrustedKey},
 		{"another cluster", o.export(t, o.b.Cluster.ID, time.Hour), auth.ErrSnapshotCluster},
 		{"rollback", v1, auth.ErrSnapshotRollback},
 		{"same version", v2, auth.ErrSnapshotRollback},
@@ -297,7 +303,7 @@ func TestAgentRefusals(t *testing.T) {
 		if tc.want != nil && !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
-		if tc.want == nil && !errors.Is(err, auth.ErrSnapshotSignature) && !errors.Is(err, auth.ErrSnapshotMalformed) {
+		if tc.want == nil && !errors.Is(err, auth.ErrSnapshotSignature) && !errors.Is(err, auth.ErrSnapshotMalformed) && !errors.Is(err, auth.ErrSnapshotUntrustedKey) {
 			t.Errorf("%s: %v, want a signature or malformed-snapshot error", tc.name, err)
 		}
 		if ag.Version() != 2 {
@@ -428,6 +434,10 @@ func TestAgentKafkaOffline(t *testing.T) {
 	defer s.Close()
 	ag := o.agent(t, s, auth.AgentOptions{})
 	if err := ag.Apply(o.ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	// The control plane is gone from here on.
+	if err := o.cpStore.Close(); err != nil {
 		t.Fatal(err)
 	}
 	o.cp = nil

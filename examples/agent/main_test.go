@@ -15,7 +15,7 @@ func TestRun(t *testing.T) {
 	out := buf.String()
 	for _, s := range []string{
 		"exported a signed snapshot",
-		"agent refused a tampered snapshot: auth: snapshot signature not trusted",
+		"agent refused a tampered snapshot: auth: snapshot signature does not verify",
 		"agent applied snapshot version 1",
 		`offline: the agent key of "orders-east" authenticates`,
 		`offline: the agent key of "orders-west" is refused: auth: permission denied`,

@@ -177,7 +177,11 @@ func (e *reasonError) Unwrap() error { return e.kind }
 var malformed, invalid [nReasons]error
 
 var (
-	errUnknownKey   error = &reasonError{ErrSignature, "unknown signing key id"}
+	errUnknownKey error = &reasonError{ErrSignature, "unknown signing key id"}
+	// ErrUnknownKey, which wraps ErrSignature, is the error of a snapshot
+	// signed by a key that is not trusted, told apart from one whose
+	// bytes changed after signing.
+	ErrUnknownKey         = errUnknownKey
 	errBadSignature error = &reasonError{ErrSignature, "signature does not verify"}
 	errPrivateKey   error = &reasonError{ErrInvalid, "private key of the wrong size"}
 )
