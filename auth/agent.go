@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -162,7 +161,7 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 		// several commits; the state record, written last, puts it in
 		// force. An interrupted first apply leaves records that the next
 		// one finds in place or replaces.
-		if err := a.preload(ctx, maps.Clone(want)); err != nil {
+		if err := a.preload(ctx, want); err != nil {
 			return err
 		}
 		preloaded = true
@@ -197,7 +196,7 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 		default:
 			return err
 		}
-		changes, err := a.diff(ctx, maps.Clone(want))
+		changes, err := a.diff(ctx, want)
 		if err != nil {
 			return err
 		}
@@ -222,7 +221,7 @@ const (
 
 // preload writes the records of a first snapshot in commits of bounded
 // size.
-func (a *Agent) preload(ctx context.Context, want map[string][]byte) error {
+func (a *Agent) preload(ctx context.Context, want []record.KV) error {
 	changes, err := a.diff(ctx, want)
 	if err != nil {
 		return err
@@ -250,36 +249,43 @@ type change struct {
 	del        bool // delete, rather than put value
 }
 
-// diff returns what turns the agent's tables into want (which it empties):
+// diff returns what turns the agent's tables into want (sorted by key):
 // records that are gone are deleted, records that differ or are new are
 // put, and records that are the same are left alone, so that an apply
 // costs what changed, and the keys and logins it did not touch stay
-// cached.
-func (a *Agent) diff(ctx context.Context, want map[string][]byte) ([]change, error) {
+// cached. It walks the tables and want side by side, both in key order, so
+// its changes come out in key order too.
+func (a *Agent) diff(ctx context.Context, want []record.KV) ([]change, error) {
+	// The walk is only right over sorted records: check, rather than
+	// write a wrong state.
+	if !slices.IsSortedFunc(want, func(a, b record.KV) int { return bytes.Compare(a.Key, b.Key) }) {
+		return nil, errors.New("auth: snapshot records out of key order")
+	}
 	var out []change
+	i := 0
 	for _, prefix := range record.AgentTablePrefixes() {
 		err := a.e.s.Scan(ctx, prefix, func(k, v []byte) error {
-			nv, keep := want[string(k)]
-			switch {
-			case keep && bytes.Equal(nv, v):
-			case keep:
-				out = append(out, change{key: bytes.Clone(k), value: nv, gone: true})
-			default:
-				out = append(out, change{key: bytes.Clone(k), gone: true, del: true})
+			for i < len(want) && bytes.Compare(want[i].Key, k) < 0 {
+				out = append(out, change{key: want[i].Key, value: want[i].Value})
+				i++
 			}
-			delete(want, string(k))
+			if i < len(want) && bytes.Equal(want[i].Key, k) {
+				if !bytes.Equal(want[i].Value, v) {
+					out = append(out, change{key: want[i].Key, value: want[i].Value, gone: true})
+				}
+				i++
+				return nil
+			}
+			out = append(out, change{key: bytes.Clone(k), gone: true, del: true})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	for k, v := range want {
-		out = append(out, change{key: []byte(k), value: v})
+	for ; i < len(want); i++ {
+		out = append(out, change{key: want[i].Key, value: want[i].Value})
 	}
-	// In key order, a store's sorted index takes the records in one
-	// sweep, and a first apply's chunks cover disjoint key ranges.
-	slices.SortFunc(out, func(a, b change) int { return bytes.Compare(a.key, b.key) })
 	return out, nil
 }
 
@@ -308,25 +314,40 @@ func addChanges(w *write, changes []change) {
 }
 
 // snapshotRecords returns every record snap puts in the agent's store, in
-// the engine's keyspace, so that the engine's own lookups answer from
-// them.
-func snapshotRecords(snap *snapshot.Snapshot) map[string][]byte {
-	out := make(map[string][]byte, 1+len(snap.AgentKeys)+3*len(snap.Credentials))
+// the engine's keyspace (so that the engine's own lookups answer from
+// them), sorted by key. The tables' tags sort in the order
+// record.AgentTablePrefixes lists them; within a table the snapshot's own
+// order serves where it is the key order, and the rest is sorted.
+func snapshotRecords(snap *snapshot.Snapshot) []record.KV {
+	out := make([]record.KV, 0, 1+len(snap.AgentKeys)+3*len(snap.Credentials))
 	c := record.Cluster{ID: snap.Cluster, Type: snap.Type, SASL: snap.SASL, Account: snap.Account, Workspace: snap.Workspace}
-	out[string(record.ClusterKey(snap.Cluster))] = record.AppendCluster(nil, &c)
+	out = append(out, record.KV{Key: record.ClusterKey(snap.Cluster), Value: record.AppendCluster(nil, &c)})
+	start := len(out)
 	for _, hot := range snap.AgentKeys {
 		v, _ := record.ViewKey(hot) // checked by snapshot.Decode
 		var hk [1 + keys.PrefixSize]byte
-		out[string(record.HashKey(&hk, (*[keys.PrefixSize]byte)(v.Digest())))] = hot
+		key := bytes.Clone(record.HashKey(&hk, (*[keys.PrefixSize]byte)(v.Digest())))
+		out = append(out, record.KV{Key: key, Value: hot})
+	}
+	sortKV(out[start:])
+	// Credentials are sorted by id, and so are their records and listing
+	// entries; their login entries go by username.
+	logins := make([]record.KV, 0, len(snap.Credentials))
+	for _, cr := range snap.Credentials {
+		out = append(out, record.KV{Key: record.CredentialKey(cr.ID), Value: cr.Record})
 	}
 	for _, cr := range snap.Credentials {
+		out = append(out, record.KV{Key: record.ClusterCredentialKey(snap.Cluster, cr.ID), Value: []byte{}})
 		rec, _ := record.DecodeCredential(cr.ID, cr.Record) // checked by snapshot.Decode
 		idb := cr.ID.Bytes()
-		out[string(record.CredentialKey(cr.ID))] = cr.Record
-		out[string(record.ClusterCredentialKey(snap.Cluster, cr.ID))] = []byte{}
-		out[string(record.LoginKey(snap.Cluster, rec.Username))] = idb[:]
+		logins = append(logins, record.KV{Key: record.LoginKey(snap.Cluster, rec.Username), Value: idb[:]})
 	}
-	return out
+	sortKV(logins)
+	return append(out, logins...)
+}
+
+func sortKV(kvs []record.KV) {
+	slices.SortFunc(kvs, func(a, b record.KV) int { return bytes.Compare(a.Key, b.Key) })
 }
 
 // check refuses to answer without a snapshot, or from an expired one.

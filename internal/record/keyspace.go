@@ -56,6 +56,9 @@ var AgentStateKey = []byte{tagAgentState}
 // snapshot.
 func SnapshotVersionKey(c keys.ClusterID) []byte { return key1(tagSnapshotVersion, c) }
 
+// KV is one record: a key and its value.
+type KV struct{ Key, Value []byte }
+
 // AgentTablePrefixes are the prefixes of every record an agent's store
 // holds from a snapshot: its cluster, the hot records of agent keys, and
 // credentials with their login and listing entries.

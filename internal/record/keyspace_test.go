@@ -326,3 +326,14 @@ func TestClusterNameKey(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentTablePrefixesSorted: an agent's apply walks its tables in the
+// order AgentTablePrefixes lists them, next to records sorted by key.
+func TestAgentTablePrefixesSorted(t *testing.T) {
+	p := AgentTablePrefixes()
+	for i := 1; i < len(p); i++ {
+		if bytes.Compare(p[i-1], p[i]) >= 0 {
+			t.Fatalf("prefix %q listed before %q", p[i-1], p[i])
+		}
+	}
+}
