@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"math"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -463,23 +462,11 @@ func TestAgentKafkaOffline(t *testing.T) {
 	}
 }
 
-// getCounter counts the Gets that reach a store; it does not declare
-// itself held in memory, so an engine over it keeps its cache and index.
-type getCounter struct {
-	store.Store
-	n atomic.Int64
-}
-
-func (g *getCounter) Get(ctx context.Context, key []byte) ([]byte, error) {
-	g.n.Add(1)
-	return g.Store.Get(ctx, key)
-}
-
 // TestAgentApplyKeepsWhatDidNotChange: an apply writes only what changed,
 // so the keys and logins it did not touch stay cached and remembered.
 func TestAgentApplyKeepsWhatDidNotChange(t *testing.T) {
 	o := newOffline(t)
-	s := &getCounter{Store: memstore.New()}
+	s := &auth.CountingStore{Store: memstore.New()}
 	defer s.Close()
 	ag := o.agent(t, s, auth.AgentOptions{})
 	if err := ag.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
@@ -496,19 +483,19 @@ func TestAgentApplyKeepsWhatDidNotChange(t *testing.T) {
 	if err := ag.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	before := s.n.Load()
+	before := s.Gets.Load()
 	if _, err := ag.AuthenticateAgent(o.ctx, agentKey); err != nil {
 		t.Fatal(err)
 	}
 	// One read: the cluster record, which AuthorizeAgent reads every time.
-	if n := s.n.Load() - before; n != 1 {
+	if n := s.Gets.Load() - before; n != 1 {
 		t.Errorf("the unchanged agent key took %d store reads after the apply, want 1 (the cluster)", n)
 	}
-	before = s.n.Load()
+	before = s.Gets.Load()
 	if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.n.Load() - before; n != 0 {
+	if n := s.Gets.Load() - before; n != 0 {
 		t.Errorf("the unchanged credential's remembered login took %d store reads, want 0", n)
 	}
 	if _, err := ag.AuthenticatePlain(o.ctx, plainMsg(late)); err != nil {

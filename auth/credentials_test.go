@@ -16,8 +16,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -488,20 +486,20 @@ func TestDefaultPasswordHash(t *testing.T) {
 func TestListCredentialsRacingDelete(t *testing.T) {
 	mem := memstore.New()
 	defer mem.Close()
-	hs := &ccHookStore{Store: mem}
+	hs := &auth.HookStore{Store: mem}
 	v := newCCEnvOn(t, hs, mem, auth.Options{})
 	cl := v.cluster("orders", cluster.BYOC)
 	creds := []auth.Credential{v.cred(cl).Credential, v.cred(cl).Credential}
 	slices.SortFunc(creds, func(a, b auth.Credential) int { return strings.Compare(a.ID.String(), b.ID.String()) })
 	first, second := creds[0], creds[1]
 	// Once the listing reads the first record, the second is deleted.
-	hs.arm(record.CredentialKey(first.ID), func() {
+	hs.Arm(record.CredentialKey(first.ID), func() {
 		if err := v.e.DeleteCredential(v.ctx, second.ID); err != nil {
 			t.Errorf("DeleteCredential: %v", err)
 		}
 	})
 	got, err := v.e.ListCredentials(v.ctx, cl)
-	if !hs.fired.Load() {
+	if !hs.Fired() {
 		t.Fatal("the hook did not run")
 	}
 	if err != nil {
@@ -510,37 +508,6 @@ func TestListCredentialsRacingDelete(t *testing.T) {
 	if !slices.Equal(got, creds) && !slices.Equal(got, creds[:1]) {
 		t.Errorf("ListCredentials racing a delete = %v, want %v with or without the second", got, creds)
 	}
-}
-
-// ccHookStore runs a hook once, right after the first Get of one key,
-// before that Get returns.
-type ccHookStore struct {
-	store.Store
-	mu    sync.Mutex
-	key   []byte
-	hook  func()
-	fired atomic.Bool
-}
-
-func (h *ccHookStore) arm(key []byte, hook func()) {
-	h.mu.Lock()
-	h.key, h.hook = key, hook
-	h.mu.Unlock()
-}
-
-func (h *ccHookStore) Get(ctx context.Context, key []byte) ([]byte, error) {
-	v, err := h.Store.Get(ctx, key)
-	h.mu.Lock()
-	var hook func()
-	if h.hook != nil && bytes.Equal(key, h.key) {
-		hook, h.hook = h.hook, nil
-	}
-	h.mu.Unlock()
-	if hook != nil {
-		hook()
-		h.fired.Store(true)
-	}
-	return v, err
 }
 
 func ExampleEngine_CreateCredential() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,22 +16,9 @@ import (
 	"github.com/streamauth/streamauth/store/memstore"
 )
 
-// countingStore counts the Get calls that reach a store. Unlike the memory
-// store it wraps, it does not declare itself held in memory, so an engine
-// over it keeps an index and a cache as it would over a disk.
-type countingStore struct {
-	store.Store
-	gets atomic.Int64
-}
-
-func (c *countingStore) Get(ctx context.Context, key []byte) ([]byte, error) {
-	c.gets.Add(1)
-	return c.Store.Get(ctx, key)
-}
-
 // hotFixture is an engine over a counting memory store with one workspace.
 type hotFixture struct {
-	s  *countingStore
+	s  *CountingStore
 	e  *Engine
 	ws keys.WorkspaceID
 }
@@ -47,7 +33,7 @@ func newHotFixture(t *testing.T, opts Options) *hotFixture {
 func newHotFixtureOn(t *testing.T, s store.Store, opts Options) *hotFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &hotFixture{s: &countingStore{Store: s}}
+	f := &hotFixture{s: &CountingStore{Store: s}}
 	t.Cleanup(func() { f.s.Close() })
 	var err error
 	if f.e, err = New(ctx, f.s, opts); err != nil {
@@ -87,7 +73,7 @@ func TestIndexRefusesUnknownWithoutRead(t *testing.T) {
 	f.createKeys(t, 1000)
 	const flood = 100_000
 	check := func(t *testing.T, e *Engine) {
-		before := f.s.gets.Load()
+		before := f.s.Gets.Load()
 		for range flood {
 			s, err := keys.NewSecret()
 			if err != nil {
@@ -97,7 +83,7 @@ func TestIndexRefusesUnknownWithoutRead(t *testing.T) {
 				t.Fatalf("made-up secret: %v, want ErrUnauthenticated", err)
 			}
 		}
-		reads := f.s.gets.Load() - before
+		reads := f.s.Gets.Load() - before
 		t.Logf("%d of %d unknown secrets read the store", reads, flood)
 		if reads*100 > flood {
 			t.Fatalf("%d of %d unknown secrets read the store, want under 1%%", reads, flood)
@@ -128,12 +114,12 @@ func TestCacheAnswersWithoutRead(t *testing.T) {
 	secret := k.Secret.Reveal()
 	mustAuth := func(wantReads int64, wantErr error) {
 		t.Helper()
-		before := f.s.gets.Load()
+		before := f.s.Gets.Load()
 		_, err := f.e.Authenticate(ctx, secret)
 		if !errors.Is(err, wantErr) {
 			t.Fatalf("Authenticate: %v, want %v", err, wantErr)
 		}
-		if got := f.s.gets.Load() - before; got != wantReads {
+		if got := f.s.Gets.Load() - before; got != wantReads {
 			t.Fatalf("Authenticate read the store %d times, want %d", got, wantReads)
 		}
 	}
@@ -150,11 +136,11 @@ func TestCacheAnswersWithoutRead(t *testing.T) {
 	g := newHotFixture(t, Options{CacheSize: -1})
 	k2 := g.createKeys(t, 1)[0]
 	for range 3 {
-		before := g.s.gets.Load()
+		before := g.s.Gets.Load()
 		if _, err := g.e.Authenticate(ctx, k2.Secret.Reveal()); err != nil {
 			t.Fatal(err)
 		}
-		if g.s.gets.Load()-before != 1 {
+		if g.s.Gets.Load()-before != 1 {
 			t.Fatal("with no cache, a lookup must read the store")
 		}
 	}
@@ -186,13 +172,13 @@ func TestCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := g.s.gets.Load()
+	before := g.s.Gets.Load()
 	for _, k := range issued {
 		if _, err := g.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := g.s.gets.Load() - before; n != 0 {
+	if n := g.s.Gets.Load() - before; n != 0 {
 		t.Fatalf("%d of 500 keys fell out of a cache of 500", n)
 	}
 }
@@ -202,7 +188,7 @@ func TestHotKeysConfiguration(t *testing.T) {
 	ctx := context.Background()
 	mem := memstore.New()
 	defer mem.Close()
-	disk := &countingStore{Store: memstore.New()}
+	disk := &CountingStore{Store: memstore.New()}
 	defer disk.Close()
 	for _, tc := range []struct {
 		name     string

@@ -7,7 +7,6 @@ package auth
 // engine's hashing slots; otherwise they use the exported API.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +35,7 @@ var saslArgon2 = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 type saslEnv struct {
 	t     *testing.T
 	ctx   context.Context
-	s     *countingStore
+	s     *CountingStore
 	e     *Engine
 	opts  Options
 	clock *testClock
@@ -53,7 +52,7 @@ func newSASLEnv(t *testing.T, opts Options) *saslEnv {
 	if opts.PasswordHash == (Argon2Params{}) {
 		opts.PasswordHash = saslArgon2
 	}
-	v := &saslEnv{t: t, ctx: t.Context(), s: &countingStore{Store: memstore.New()}, clock: &testClock{now: t0}}
+	v := &saslEnv{t: t, ctx: t.Context(), s: &CountingStore{Store: memstore.New()}, clock: &testClock{now: t0}}
 	t.Cleanup(func() { v.s.Close() })
 	if opts.Now == nil {
 		opts.Now = v.clock.Now
@@ -110,9 +109,9 @@ func (v *saslEnv) plain(cl keys.ClusterID, user, password string) (CredentialPri
 
 // gets counts the store reads f makes.
 func (v *saslEnv) gets(f func()) int64 {
-	before := v.s.gets.Load()
+	before := v.s.Gets.Load()
 	f()
-	return v.s.gets.Load() - before
+	return v.s.Gets.Load() - before
 }
 
 // saslPlainMsg is a PLAIN message: authzid NUL authcid NUL passwd.
@@ -561,7 +560,7 @@ func TestLoginRacingDeleteNotCorrupt(t *testing.T) {
 		for _, mech := range []string{MechanismPlain, MechanismSCRAMSHA256} {
 			t.Run(how+"/"+mech, func(t *testing.T) {
 				v := newSASLEnv(t, Options{})
-				hs := &hookGets{Store: v.s}
+				hs := &HookStore{Store: v.s}
 				e, err := New(v.ctx, hs, Options{PasswordHash: saslArgon2, Shared: true})
 				if err != nil {
 					t.Fatal(err)
@@ -571,7 +570,7 @@ func TestLoginRacingDeleteNotCorrupt(t *testing.T) {
 				user := string(ic.Credential.Username)
 				// Right after the login entry is read, the delete
 				// runs to its end.
-				hs.arm(record.LoginKey(cl, user), func() {
+				hs.Arm(record.LoginKey(cl, user), func() {
 					if how == "DeleteCluster" {
 						err = v.e.DeleteCluster(v.ctx, cl)
 					} else {
@@ -590,7 +589,7 @@ func TestLoginRacingDeleteNotCorrupt(t *testing.T) {
 					}
 					_, err = x.Step(v.ctx, []byte("n,,n="+user+",r=abc"))
 				}
-				if !hs.fired.Load() {
+				if !hs.Fired() {
 					t.Fatal("the hook did not run")
 				}
 				if mech == MechanismPlain {
@@ -606,37 +605,6 @@ func TestLoginRacingDeleteNotCorrupt(t *testing.T) {
 			})
 		}
 	}
-}
-
-// hookGets runs a hook once, right after the first Get of one key, before
-// that Get returns.
-type hookGets struct {
-	store.Store
-	mu    sync.Mutex
-	key   []byte
-	hook  func()
-	fired atomic.Bool
-}
-
-func (h *hookGets) arm(key []byte, hook func()) {
-	h.mu.Lock()
-	h.key, h.hook = key, hook
-	h.mu.Unlock()
-}
-
-func (h *hookGets) Get(ctx context.Context, key []byte) ([]byte, error) {
-	v, err := h.Store.Get(ctx, key)
-	h.mu.Lock()
-	var hook func()
-	if h.hook != nil && bytes.Equal(key, h.key) {
-		hook, h.hook = h.hook, nil
-	}
-	h.mu.Unlock()
-	if hook != nil {
-		hook()
-		h.fired.Store(true)
-	}
-	return v, err
 }
 
 // waitFor waits until cond holds, failing the test after 20 seconds.

@@ -25,14 +25,17 @@ import (
 
 	"github.com/streamauth/streamauth/auth"
 	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/store"
 	"github.com/streamauth/streamauth/store/memstore"
 )
 
-// saslFixture is an engine over a memory store with one serverless cluster
-// and one credential.
+// saslFixture is an engine over a memory store with one BYOC cluster and
+// one credential.
 type saslFixture struct {
+	s          store.Store
 	e          *auth.Engine
 	cluster    auth.Cluster
+	cred       auth.Credential
 	user, pass string
 }
 
@@ -45,8 +48,7 @@ type saslSide struct {
 }
 
 // sides returns the control plane and an agent (over a memory store, with
-// the engine options opts) of f's cluster. The cluster is made BYOC for
-// the agent's sake.
+// the engine options opts) of f's cluster.
 func (f *saslFixture) sides(b *testing.B, opts auth.Options) []saslSide {
 	b.Helper()
 	ctx := context.Background()
@@ -114,7 +116,8 @@ func newSASLFixture(b *testing.B, opts auth.Options) *saslFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &saslFixture{e: e, cluster: c.Cluster, user: string(ic.Credential.Username), pass: ic.Password.Reveal()}
+	return &saslFixture{s: s, e: e, cluster: c.Cluster, cred: ic.Credential,
+		user: string(ic.Credential.Username), pass: ic.Password.Reveal()}
 }
 
 func (f *saslFixture) plainMessage() []byte {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/streamauth/streamauth/auth"
-	"github.com/streamauth/streamauth/cluster"
 	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
 	"github.com/streamauth/streamauth/store"
@@ -39,33 +38,13 @@ type snapshotFixture struct {
 func newSnapshotFixture(b *testing.B) *snapshotFixture {
 	b.Helper()
 	ctx := context.Background()
-	s := memstore.New()
-	b.Cleanup(func() { s.Close() })
-	e, err := auth.New(ctx, s, auth.Options{})
+	sf := newSASLFixture(b, auth.Options{})
+	s, e, c := sf.s, sf.e, sf.cluster
+	raw, err := s.Get(ctx, record.CredentialKey(sf.cred.ID))
 	if err != nil {
 		b.Fatal(err)
 	}
-	acct, err := e.CreateAccount(ctx, "bench account")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ws, err := e.CreateWorkspace(ctx, acct.ID, "bench workspace")
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := e.CreateCluster(ctx, ws.ID, auth.ClusterSpec{Name: "bench", Type: cluster.BYOC})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ic, err := e.CreateCredential(ctx, c.Cluster.ID, auth.CredentialSpec{Name: "bench client"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw, err := s.Get(ctx, record.CredentialKey(ic.Credential.ID))
-	if err != nil {
-		b.Fatal(err)
-	}
-	proto, err := record.DecodeCredential(ic.Credential.ID, raw)
+	proto, err := record.DecodeCredential(sf.cred.ID, raw)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,17 +62,17 @@ func newSnapshotFixture(b *testing.B) *snapshotFixture {
 		rec.ID, rec.Username = id, string(user)
 		idb := id.Bytes()
 		batch.Put(record.CredentialKey(id), record.AppendCredential(nil, &rec))
-		batch.Put(record.ClusterCredentialKey(c.Cluster.ID, id), nil)
-		batch.Put(record.LoginKey(c.Cluster.ID, rec.Username), idb[:])
+		batch.Put(record.ClusterCredentialKey(c.ID, id), nil)
+		batch.Put(record.LoginKey(c.ID, rec.Username), idb[:])
 	}
 	if err := s.Commit(ctx, &batch); err != nil {
 		b.Fatal(err)
 	}
-	f := &snapshotFixture{e: e, cl: c.Cluster}
+	f := &snapshotFixture{e: e, cl: c}
 	if f.pub, f.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		b.Fatal(err)
 	}
-	if f.snap, err = e.ExportSnapshot(ctx, c.Cluster.ID, f.priv, time.Hour); err != nil {
+	if f.snap, err = e.ExportSnapshot(ctx, c.ID, f.priv, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	return f
