@@ -142,8 +142,6 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 		return fmt.Errorf("%w: %w", ErrSnapshotMalformed, err)
 	case snap.Cluster != a.cluster:
 		return ErrSnapshotCluster
-	case !cluster.Type(snap.Type).HasAgents() || cluster.Type(snap.Type).CheckSASL(cluster.SASLPolicy(snap.SASL)) != nil:
-		return fmt.Errorf("%w: cluster type or SASL policy", ErrSnapshotMalformed)
 	case a.e.nowNano() >= snap.Expires:
 		return ErrSnapshotExpired
 	}
@@ -152,7 +150,8 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 	if cur := a.state.Load(); cur != nil && snap.Version <= cur.Version {
 		return ErrSnapshotRollback
 	}
-	st := record.AgentState{Cluster: snap.Cluster, Version: snap.Version, Issued: snap.Issued, Expires: snap.Expires, FakeSaltKey: snap.FakeSaltKey}
+	st := record.AgentState{Cluster: snap.Cluster, Workspace: snap.Workspace, Type: snap.Type, SASL: snap.SASL,
+		Version: snap.Version, Expires: snap.Expires, FakeSaltKey: snap.FakeSaltKey}
 	want := snapshotRecords(snap)
 	preloaded := false
 	if _, err := a.e.s.Get(ctx, record.AgentStateKey); isNotFound(err) {
@@ -350,41 +349,57 @@ func sortKV(kvs []record.KV) {
 	slices.SortFunc(kvs, func(a, b record.KV) int { return bytes.Compare(a.Key, b.Key) })
 }
 
-// check refuses to answer without a snapshot, or from an expired one.
-func (a *Agent) check() error {
+// check returns the applied snapshot's state, refusing to answer without a
+// snapshot, or from an expired one.
+func (a *Agent) check() (*record.AgentState, error) {
 	st := a.state.Load()
 	if st == nil {
-		return ErrNoSnapshot
+		return nil, ErrNoSnapshot
 	}
 	if a.e.nowNano() >= st.Expires+a.grace.Nanoseconds() {
-		return ErrSnapshotExpired
+		return nil, ErrSnapshotExpired
 	}
-	return nil
+	return st, nil
 }
 
 // AuthenticateAgent checks the agent's own key: ErrUnauthenticated for a
 // secret the snapshot does not know, ErrPermissionDenied for the key of
 // another cluster of the workspace.
+//
+// The cluster's workspace and type come from the snapshot's state, held
+// in memory: a check costs the key lookup and nothing more.
 func (a *Agent) AuthenticateAgent(ctx context.Context, secret string) (Principal, error) {
-	if err := a.check(); err != nil {
+	st, err := a.check()
+	if err != nil {
 		return Principal{}, err
 	}
-	return a.e.AuthenticateAgent(ctx, secret, a.cluster)
+	p, err := a.e.Authenticate(ctx, secret)
+	if err != nil {
+		return Principal{}, err
+	}
+	if p.Kind != KindAgent {
+		return Principal{}, errNotAgent
+	}
+	if err := agentScope(&p, a.cluster, st.Workspace, cluster.Type(st.Type)); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
 }
 
 // AllowUnauthenticated reports whether a Kafka connection may proceed
 // without SASL: the cluster's policy, as of the snapshot.
-func (a *Agent) AllowUnauthenticated(ctx context.Context) (bool, error) {
-	if err := a.check(); err != nil {
+func (a *Agent) AllowUnauthenticated(context.Context) (bool, error) {
+	st, err := a.check()
+	if err != nil {
 		return false, err
 	}
-	return a.e.AllowUnauthenticated(ctx, a.cluster)
+	return cluster.SASLPolicy(st.SASL).AllowsUnauthenticated(), nil
 }
 
 // AuthenticatePlain checks a SASL PLAIN message, as
 // [Engine.AuthenticatePlain] does on the control plane.
 func (a *Agent) AuthenticatePlain(ctx context.Context, msg []byte) (CredentialPrincipal, error) {
-	if err := a.check(); err != nil {
+	if _, err := a.check(); err != nil {
 		return CredentialPrincipal{}, err
 	}
 	return a.e.AuthenticatePlain(ctx, a.cluster, msg)
@@ -393,7 +408,7 @@ func (a *Agent) AuthenticatePlain(ctx context.Context, msg []byte) (CredentialPr
 // StartSCRAM begins a SCRAM exchange, as [Engine.StartSCRAM] does on the
 // control plane, with the same fake salts for unknown users.
 func (a *Agent) StartSCRAM(ctx context.Context, mechanism string) (*SCRAMExchange, error) {
-	if err := a.check(); err != nil {
+	if _, err := a.check(); err != nil {
 		return nil, err
 	}
 	return a.e.StartSCRAM(ctx, a.cluster, mechanism)

@@ -92,10 +92,16 @@ func (e *Engine) AuthorizeAgent(ctx context.Context, p Principal, c keys.Cluster
 	} else if err != nil {
 		return err
 	}
+	return agentScope(&p, c, rec.Workspace, cluster.Type(rec.Type))
+}
+
+// agentScope decides whether agent key p may act for cluster c, of
+// workspace ws and type typ.
+func agentScope(p *Principal, c keys.ClusterID, ws keys.WorkspaceID, typ cluster.Type) error {
 	switch {
-	case rec.Workspace != p.Workspace:
+	case ws != p.Workspace:
 		return errOtherWorkspace
-	case !cluster.Type(rec.Type).HasAgents():
+	case !typ.HasAgents():
 		return errNotBYOC
 	case !p.AnyCluster && p.Cluster != c:
 		return errWrongCluster
