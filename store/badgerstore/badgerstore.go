@@ -290,11 +290,11 @@ func seal(dst, k, v []byte) []byte {
 func unseal(k, sealed []byte) ([]byte, error) {
 	n := len(sealed) - crcSize
 	if n < 0 {
-		return nil, fmt.Errorf("%w: value of key %q: %d bytes, shorter than its checksum", store.ErrCorrupt, k, len(sealed))
+		return nil, fmt.Errorf("%w: stored value of %d bytes, shorter than its checksum", store.ErrCorrupt, len(sealed))
 	}
 	v := sealed[:n:n]
 	if binary.BigEndian.Uint32(sealed[n:]) != checksum(k, v) {
-		return nil, fmt.Errorf("%w: value of key %q: checksum mismatch", store.ErrCorrupt, k)
+		return nil, fmt.Errorf("%w: stored value: checksum mismatch", store.ErrCorrupt)
 	}
 	return v, nil
 }
@@ -403,16 +403,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	defer s.leave()
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
-	// With commits serialized and conflict detection off, badger never
-	// reports a conflict; should it, the transaction wrote nothing and is
-	// simply run again, its guards read anew.
-	for range 3 {
-		err := s.commit(b)
-		if !errors.Is(err, badger.ErrConflict) {
-			return err
-		}
-	}
-	return s.wrap("commit", badger.ErrConflict)
+	// Commits are serialized and badger's conflict detection is off: a
+	// transaction never conflicts with another.
+	return s.commit(b)
 }
 
 // commit runs one transaction of Commit.
@@ -483,16 +476,18 @@ func (s *Store) commit(b *store.Batch) error {
 		}
 	}
 	if err := txn.Commit(); err != nil {
-		if errors.Is(err, badger.ErrConflict) {
-			return err
-		}
 		return s.wrap("commit", err)
 	}
 	return nil
 }
 
-// wrap adds context to an error of badger.
+// wrap adds context to an error of badger. Badger's own wrapping may
+// quote the key it was reading (keys hold digest prefixes and usernames),
+// so only the innermost error is kept: errors.Is still finds it.
 func (s *Store) wrap(op string, err error) error {
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(err) {
+		err = u
+	}
 	return fmt.Errorf("badgerstore: %s (%s): %w", op, s.dir, err)
 }
 

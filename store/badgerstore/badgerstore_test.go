@@ -217,6 +217,42 @@ func TestNoSync(t *testing.T) {
 	mustClose(t, s)
 }
 
+// TestSyncWrites: commits sync badger's log by default, and only NoSync
+// turns that off. (A process kill cannot tell a missing fsync; this pins
+// the option that makes one.)
+func TestSyncWrites(t *testing.T) {
+	if !badgerOptions(t.TempDir(), Options{}).SyncWrites {
+		t.Error("default options do not sync writes")
+	}
+	if badgerOptions(t.TempDir(), Options{NoSync: true}).SyncWrites {
+		t.Error("NoSync still syncs writes")
+	}
+}
+
+// TestUnsealCorrupt: a stored value with any byte flipped, or cut short,
+// is ErrCorrupt, and the error names neither the key nor the value.
+func TestUnsealCorrupt(t *testing.T) {
+	k, v := []byte("Hsecret-digest-prefix"), []byte("value bytes")
+	sealed := seal(nil, k, v)
+	if got, err := unseal(k, sealed); err != nil || string(got) != string(v) {
+		t.Fatalf("unseal of a sound value: %q, %v", got, err)
+	}
+	for i := range sealed {
+		bad := append([]byte(nil), sealed...)
+		bad[i] ^= 0x40
+		_, err := unseal(k, bad)
+		if !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("byte %d flipped: %v, want ErrCorrupt", i, err)
+		}
+		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "value bytes") {
+			t.Fatalf("error %q names the key or the value", err)
+		}
+	}
+	if _, err := unseal(k, sealed[:crcSize-1]); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("value shorter than its checksum: %v", err)
+	}
+}
+
 // TestNoGoroutineLeak checks that the goroutines of badger end with Close,
 // and that a failed Open leaves none behind either.
 func TestNoGoroutineLeak(t *testing.T) {

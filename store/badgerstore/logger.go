@@ -24,6 +24,14 @@ func (l logger) log(level slog.Level, format string, args []any) {
 	if l.l == nil || !l.l.Enabled(context.Background(), level) {
 		return
 	}
+	// Badger puts keys, which hold digest prefixes and usernames, in some
+	// messages ("Unable to read: Key: %v"): byte slices are shown by their
+	// length only.
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			args[i] = fmt.Sprintf("<%d bytes>", len(b))
+		}
+	}
 	msg := strings.TrimSpace(fmt.Sprintf(format, args...))
 	l.l.Log(context.Background(), level, msg, "component", "badger", "dir", l.dir)
 }

@@ -1,6 +1,8 @@
 package pebblestore
 
 import (
+	"github.com/cockroachdb/redact"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -50,11 +52,13 @@ func (p pebbleLogger) log(level slog.Level, format string, args ...any) {
 func eventListener(l *slog.Logger) *pebble.EventListener {
 	p := pebbleLogger{l}
 	return &pebble.EventListener{
+		// Errors and corruption reports may name user keys, which hold
+		// digest prefixes and usernames: their unsafe parts are redacted.
 		BackgroundError: func(err error) {
-			p.log(slog.LevelError, "background error: %v", err)
+			p.log(slog.LevelError, "background error: %s", redacted(err))
 		},
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
-			p.log(slog.LevelError, "data corruption: %v", info)
+			p.log(slog.LevelError, "data corruption: %s", redacted(info))
 		},
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			p.log(slog.LevelWarn, "%v", info)
@@ -73,3 +77,7 @@ func eventListener(l *slog.Logger) *pebble.EventListener {
 		},
 	}
 }
+
+// redacted formats v with the parts Pebble does not mark safe (keys,
+// values) replaced by a placeholder.
+func redacted(v any) string { return string(redact.Sprint(v).Redact().StripMarkers()) }

@@ -35,7 +35,7 @@ const (
 )
 
 // metaFormatKey is the key of the format record.
-var metaFormatKey = []byte("\x00format")
+var metaFormatKey = append([]byte{metaPrefix}, "format"...)
 
 // ErrUnknownFormat is returned by [Open] for a store whose format version is
 // newer than this package knows: it was written by a newer streamauth. It is

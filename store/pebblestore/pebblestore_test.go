@@ -112,7 +112,7 @@ func TestReopen(t *testing.T) {
 	mustClose(t, s)
 
 	s = openT(t, dir, Options{})
-	if got := dump(t, s); !mapsEqual(got, want) {
+	if got := dump(t, s); !maps.Equal(got, want) {
 		t.Fatalf("after reopen: %d pairs, want %d (or values differ)", len(got), len(want))
 	}
 	v, err := s.Get(context.Background(), []byte("big"))
@@ -124,18 +124,6 @@ func TestReopen(t *testing.T) {
 	}
 	// And it is still writable.
 	mustCommit(t, s, new(store.Batch).RequireValue(key(1), []byte("over")).Put(key(1), []byte("again")))
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestNoSync checks that a NoSync store works, and keeps its data over a
@@ -178,7 +166,7 @@ func TestMemFS(t *testing.T) {
 	mustCommit(t, s, new(store.Batch).Put([]byte("k"), []byte("v")))
 	mustClose(t, s)
 	s = openT(t, "db", Options{FS: fs})
-	if got := dump(t, s); !mapsEqual(got, map[string]string{"k": "v"}) {
+	if got := dump(t, s); !maps.Equal(got, map[string]string{"k": "v"}) {
 		t.Fatalf("after reopen on MemFS: %q", got)
 	}
 }
@@ -383,7 +371,7 @@ func TestFormatRecord(t *testing.T) {
 	}
 	setMeta(t, dir, "1")
 	s = openT(t, dir, Options{})
-	if got := dump(t, s); !mapsEqual(got, map[string]string{"k": "v"}) {
+	if got := dump(t, s); !maps.Equal(got, map[string]string{"k": "v"}) {
 		t.Fatalf("after restoring the format record: %q", got)
 	}
 	if v := s.db.FormatMajorVersion(); v != pebbleFormat {
@@ -536,10 +524,10 @@ func TestTruncatedFiles(t *testing.T) {
 					t.Logf("opened; %d Get errors, Scan: %v", getErrs, scanErr)
 					return
 				}
-				if !mapsEqual(got, scanned) {
+				if !maps.Equal(got, scanned) {
 					t.Fatalf("Get finds %d pairs, Scan %d", len(got), len(scanned))
 				}
-				k := slices.IndexFunc(states, func(m map[string]string) bool { return mapsEqual(m, got) })
+				k := slices.IndexFunc(states, func(m map[string]string) bool { return maps.Equal(m, got) })
 				if k < 0 {
 					t.Fatalf("opened with %d pairs, not the state after any prefix of the commits", len(got))
 				}
@@ -639,7 +627,7 @@ func TestCrashSynced(t *testing.T) {
 			if err != nil {
 				t.Fatalf("after %d commits, open of a crash clone (%d%% unsynced): %v", i, pct, err)
 			}
-			if got := dump(t, c); !mapsEqual(got, want) {
+			if got := dump(t, c); !maps.Equal(got, want) {
 				t.Fatalf("after %d commits, crash clone (%d%% unsynced) has %d pairs, want %d (or values differ)",
 					i, pct, len(got), len(want))
 			}
