@@ -52,7 +52,7 @@ func TestAgentApplyChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	ag, err := auth.NewAgent(ctx, s, auth.AgentOptions{Cluster: id, Trusted: []ed25519.PublicKey{pub},
-		Engine: auth.Options{PasswordHash: agentArgon2}})
+		Engine: auth.Options{PasswordHash: auth.CheapArgon2}})
 	if err != nil {
 		t.Fatal(err)
 	}

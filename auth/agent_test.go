@@ -21,9 +21,6 @@ import (
 	"github.com/streamauth/streamauth/store/pebblestore"
 )
 
-// agentArgon2 keeps password hashing cheap in these tests.
-var agentArgon2 = auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
-
 // offline is a control plane with two BYOC clusters of one workspace, each
 // with its agent key and credentials, a workspace-wide agent key, and a
 // signing key pair.
@@ -52,7 +49,7 @@ func newOffline(t *testing.T) *offline {
 	s := memstore.New()
 	t.Cleanup(func() { s.Close() })
 	o.cpStore = s
-	o.cp, err = auth.New(o.ctx, s, auth.Options{PasswordHash: agentArgon2, Now: func() time.Time { return o.now }})
+	o.cp, err = auth.New(o.ctx, s, auth.Options{PasswordHash: auth.CheapArgon2, Now: func() time.Time { return o.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +91,7 @@ func (o *offline) agent(t *testing.T, s store.Store, opts auth.AgentOptions) *au
 	if opts.Trusted == nil {
 		opts.Trusted = []ed25519.PublicKey{o.pub}
 	}
-	opts.Engine.PasswordHash = agentArgon2
+	opts.Engine.PasswordHash = auth.CheapArgon2
 	opts.Engine.Now = func() time.Time { return o.now }
 	ag, err := auth.NewAgent(o.ctx, s, opts)
 	if err != nil {

@@ -27,9 +27,6 @@ import (
 	"github.com/streamauth/streamauth/store/memstore"
 )
 
-// ccArgon2 are argon2id parameters small enough for tests.
-var ccArgon2 = auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
-
 // ccT0 is the fixture clock's time.
 var ccT0 = time.Date(2031, 2, 3, 4, 5, 6, 700, time.UTC)
 
@@ -45,7 +42,7 @@ type ccEnv struct {
 	ws   keys.WorkspaceID
 }
 
-// newCCEnv returns a ccEnv; a zero opts.PasswordHash is ccArgon2, and a nil
+// newCCEnv returns a ccEnv; a zero opts.PasswordHash is auth.CheapArgon2, and a nil
 // opts.Now is a clock standing at ccT0.
 func newCCEnv(t *testing.T, opts auth.Options) *ccEnv {
 	t.Helper()
@@ -58,7 +55,7 @@ func newCCEnv(t *testing.T, opts auth.Options) *ccEnv {
 func newCCEnvOn(t *testing.T, st store.Store, mem *memstore.Store, opts auth.Options) *ccEnv {
 	t.Helper()
 	if opts.PasswordHash == (auth.Argon2Params{}) {
-		opts.PasswordHash = ccArgon2
+		opts.PasswordHash = auth.CheapArgon2
 	}
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return ccT0 }
@@ -112,14 +109,6 @@ func (v *ccEnv) login(cl keys.ClusterID, ic auth.IssuedCredential, password stri
 // ccPlain is a PLAIN message without an authorization identity.
 func ccPlain(user keys.Username, password string) []byte {
 	return []byte("\x00" + string(user) + "\x00" + password)
-}
-
-// ccWant fails unless errors.Is(err, want), or err is nil if want is.
-func ccWant(t *testing.T, what string, err, want error) {
-	t.Helper()
-	if want == nil && err != nil || want != nil && !errors.Is(err, want) {
-		t.Errorf("%s: error %v, want %v", what, err, want)
-	}
 }
 
 var (
@@ -234,29 +223,29 @@ func TestCreateCredentialErrors(t *testing.T) {
 	before := v.mem.Len()
 	for _, name := range []string{"", " lead", "trail ", "nul\x00", "esc\x1b", "bad \xff utf-8", strings.Repeat("n", keys.MaxDisplayNameLen+1)} {
 		ic, err := v.e.CreateCredential(v.ctx, cl, auth.CredentialSpec{Name: name})
-		ccWant(t, fmt.Sprintf("CreateCredential(name %q)", name), err, auth.ErrInvalidArgument)
+		auth.WantErr(t, fmt.Sprintf("CreateCredential(name %q)", name), err, auth.ErrInvalidArgument)
 		if !ic.Credential.ID.IsZero() || !ic.Password.IsZero() {
 			t.Errorf("CreateCredential(name %q) returned a credential with its error", name)
 		}
 	}
 	_, err := v.e.CreateCredential(v.ctx, unknown, auth.CredentialSpec{Name: "x"})
-	ccWant(t, "CreateCredential(unknown cluster)", err, auth.ErrNotFound)
+	auth.WantErr(t, "CreateCredential(unknown cluster)", err, auth.ErrNotFound)
 	_, err = v.e.CreateCredential(v.ctx, keys.ClusterID{}, auth.CredentialSpec{Name: "x"})
-	ccWant(t, "CreateCredential(zero cluster)", err, auth.ErrInvalidArgument)
+	auth.WantErr(t, "CreateCredential(zero cluster)", err, auth.ErrInvalidArgument)
 	if after := v.mem.Len(); after != before {
 		t.Errorf("failed creations wrote %d keys", after-before)
 	}
 	_, err = v.e.ListCredentials(v.ctx, unknown)
-	ccWant(t, "ListCredentials(unknown cluster)", err, auth.ErrNotFound)
+	auth.WantErr(t, "ListCredentials(unknown cluster)", err, auth.ErrNotFound)
 	_, err = v.e.ListCredentials(v.ctx, keys.ClusterID{})
-	ccWant(t, "ListCredentials(zero cluster)", err, auth.ErrInvalidArgument)
+	auth.WantErr(t, "ListCredentials(zero cluster)", err, auth.ErrInvalidArgument)
 	id, _ := keys.NewCredentialID()
 	_, err = v.e.GetCredential(v.ctx, id)
-	ccWant(t, "GetCredential(unknown)", err, auth.ErrNotFound)
-	ccWant(t, "DeleteCredential(unknown)", v.e.DeleteCredential(v.ctx, id), auth.ErrNotFound)
+	auth.WantErr(t, "GetCredential(unknown)", err, auth.ErrNotFound)
+	auth.WantErr(t, "DeleteCredential(unknown)", v.e.DeleteCredential(v.ctx, id), auth.ErrNotFound)
 	_, err = v.e.GetCredential(v.ctx, keys.CredentialID{})
-	ccWant(t, "GetCredential(zero)", err, auth.ErrInvalidArgument)
-	ccWant(t, "DeleteCredential(zero)", v.e.DeleteCredential(v.ctx, keys.CredentialID{}), auth.ErrInvalidArgument)
+	auth.WantErr(t, "GetCredential(zero)", err, auth.ErrInvalidArgument)
+	auth.WantErr(t, "DeleteCredential(zero)", v.e.DeleteCredential(v.ctx, keys.CredentialID{}), auth.ErrInvalidArgument)
 }
 
 func TestListCredentials(t *testing.T) {
@@ -305,10 +294,10 @@ func TestDeleteCredential(t *testing.T) {
 		t.Errorf("DeleteCredential left %d keys, want %d as before the credential", after, before)
 	}
 	_, err := v.e.GetCredential(v.ctx, gone.Credential.ID)
-	ccWant(t, "GetCredential after delete", err, auth.ErrNotFound)
-	ccWant(t, "second DeleteCredential", v.e.DeleteCredential(v.ctx, gone.Credential.ID), auth.ErrNotFound)
+	auth.WantErr(t, "GetCredential after delete", err, auth.ErrNotFound)
+	auth.WantErr(t, "second DeleteCredential", v.e.DeleteCredential(v.ctx, gone.Credential.ID), auth.ErrNotFound)
 	_, err = v.login(cl, gone, gone.Password.Reveal())
-	ccWant(t, "login after delete", err, auth.ErrUnauthenticated)
+	auth.WantErr(t, "login after delete", err, auth.ErrUnauthenticated)
 	got, err := v.e.ListCredentials(v.ctx, cl)
 	if err != nil || len(got) != 2 || slices.Contains(got, gone.Credential) {
 		t.Errorf("ListCredentials after delete = %v, %v; want the two others", got, err)
@@ -342,15 +331,15 @@ func TestDeleteClusterDeletesCredentials(t *testing.T) {
 	}
 	for i, ic := range onA {
 		_, err := v.e.GetCredential(v.ctx, ic.Credential.ID)
-		ccWant(t, fmt.Sprintf("GetCredential #%d after DeleteCluster", i), err, auth.ErrNotFound)
+		auth.WantErr(t, fmt.Sprintf("GetCredential #%d after DeleteCluster", i), err, auth.ErrNotFound)
 		_, err = v.login(a, ic, ic.Password.Reveal())
-		ccWant(t, fmt.Sprintf("login #%d after DeleteCluster", i), err, auth.ErrUnauthenticated)
-		ccWant(t, fmt.Sprintf("DeleteCredential #%d after DeleteCluster", i), v.e.DeleteCredential(v.ctx, ic.Credential.ID), auth.ErrNotFound)
+		auth.WantErr(t, fmt.Sprintf("login #%d after DeleteCluster", i), err, auth.ErrUnauthenticated)
+		auth.WantErr(t, fmt.Sprintf("DeleteCredential #%d after DeleteCluster", i), v.e.DeleteCredential(v.ctx, ic.Credential.ID), auth.ErrNotFound)
 	}
 	_, err := v.e.ListCredentials(v.ctx, a)
-	ccWant(t, "ListCredentials(deleted cluster)", err, auth.ErrNotFound)
+	auth.WantErr(t, "ListCredentials(deleted cluster)", err, auth.ErrNotFound)
 	_, err = v.e.CreateCredential(v.ctx, a, auth.CredentialSpec{Name: "late"})
-	ccWant(t, "CreateCredential(deleted cluster)", err, auth.ErrNotFound)
+	auth.WantErr(t, "CreateCredential(deleted cluster)", err, auth.ErrNotFound)
 	if _, err := v.login(b, onB, onB.Password.Reveal()); err != nil {
 		t.Errorf("another cluster's credential after DeleteCluster: %v", err)
 	}

@@ -140,7 +140,7 @@ type ftRunner struct {
 
 // ftOptions are the engines' options: argon2id made cheap, for a workload
 // that hashes passwords on every run of a sweep.
-var ftOptions = auth.Options{PasswordHash: auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}}
+var ftOptions = auth.Options{PasswordHash: auth.CheapArgon2}
 
 // do runs op; it reports whether op succeeded. An error is checked to wrap
 // ErrInjected; an injected failure during op that op did not report is a

@@ -33,8 +33,7 @@ type Argon2Params struct {
 var DefaultArgon2 = Argon2Params{Time: 1, MemoryKiB: 64 * 1024, Threads: 1}
 
 func (a Argon2Params) check() error {
-	if a.Time < 1 || a.Time > record.MaxArgon2Time || a.Threads < 1 || a.Threads > record.MaxArgon2Threads ||
-		a.MemoryKiB < 8*uint32(a.Threads) || a.MemoryKiB > record.MaxArgon2Memory {
+	if !record.ValidArgon2(a.Time, a.MemoryKiB, a.Threads) {
 		return invalid("argon2 parameters out of bounds", nil)
 	}
 	return nil

@@ -35,10 +35,6 @@ type mCred struct {
 	deleted   bool
 }
 
-// propsArgon2 keeps PLAIN checks cheap: the property tests are about the
-// rules, not about the cost of a guess.
-var propsArgon2 = auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
-
 var (
 	credNames = []string{"orders-app", "Zahlungsdienst", "注文サービス", "ops 🔑"}
 	// Names CheckDisplayName refuses: CreateCredential is ErrInvalidArgument.

@@ -84,7 +84,7 @@ func TestSnapshotProperty(t *testing.T) {
 			ag, err := auth.NewAgent(h.ctx, s, auth.AgentOptions{
 				Cluster: x.id,
 				Trusted: []ed25519.PublicKey{pub},
-				Engine:  auth.Options{PasswordHash: agentArgon2, Now: func() time.Time { return h.now }},
+				Engine:  auth.Options{PasswordHash: auth.CheapArgon2, Now: func() time.Time { return h.now }},
 			})
 			if err != nil {
 				rt.Fatalf("%s: NewAgent: %v", be.name, err)
@@ -212,7 +212,7 @@ func newSnapHistory(t *rapid.T, priv ed25519.PrivateKey) *spHistory {
 		t.Fatalf("backends[0] is not the memory store")
 	}
 	h.st = s
-	h.cp, err = auth.New(h.ctx, s, auth.Options{PasswordHash: agentArgon2, Now: func() time.Time { return h.now }})
+	h.cp, err = auth.New(h.ctx, s, auth.Options{PasswordHash: auth.CheapArgon2, Now: func() time.Time { return h.now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func newMachine(t *rapid.T, st store.Store) *machine {
 		scramClients: map[[3]string]*xdg.Client{}}
 	// RememberPlain stays at its default: a remembered PLAIN login must
 	// fail once its credential is deleted.
-	e, err := auth.New(m.ctx, st, auth.Options{Now: func() time.Time { return m.now }, PasswordHash: propsArgon2})
+	e, err := auth.New(m.ctx, st, auth.Options{Now: func() time.Time { return m.now }, PasswordHash: auth.CheapArgon2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"sync"
@@ -46,17 +45,22 @@ func newRemembered(ttlNanos int64) (*remembered, error) {
 	return r, nil
 }
 
-// id is the table key of a login.
+// id is the table key of a login: SHA-256 of the engine's random key, the
+// cluster, and the user and password with the user's length between, so
+// that no other split of the same bytes has the same id. The input is a
+// fixed-length prefix (the key) and a message of at most
+// 16+1+2×maxPlainField bytes, hashed on the stack: the remembered path
+// allocates nothing.
 func (r *remembered) id(cl keys.ClusterID, user, password []byte) [sha256.Size]byte {
-	mac := hmac.New(sha256.New, r.key[:])
+	var buf [len(r.key) + keys.UUIDSize + 1 + 2*maxPlainField]byte
+	defer clear(buf[:])
+	b := append(buf[:0], r.key[:]...)
 	cb := cl.Bytes()
-	mac.Write(cb[:])
-	mac.Write([]byte{byte(len(user))})
-	mac.Write(user)
-	mac.Write(password)
-	var out [sha256.Size]byte
-	mac.Sum(out[:0])
-	return out
+	b = append(b, cb[:]...)
+	b = append(b, byte(len(user)))
+	b = append(b, user...)
+	b = append(b, password...)
+	return sha256.Sum256(b)
 }
 
 // lookup returns a remembered login that has not expired, or false and
@@ -101,14 +105,15 @@ func (r *remembered) begin() {
 
 // end runs after that commit returned: the deleted credentials' entries go.
 func (r *remembered) end(ids []keys.CredentialID) {
+	gone := make(map[keys.CredentialID]bool, len(ids))
+	for _, id := range ids {
+		gone[id] = true
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, l := range r.m {
-		for _, id := range ids {
-			if l.p.Credential == id {
-				delete(r.m, k)
-				break
-			}
+		if gone[l.p.Credential] {
+			delete(r.m, k)
 		}
 	}
 	r.epoch++

@@ -3,7 +3,6 @@ package auth
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -113,7 +112,7 @@ func (e *Engine) AuthenticatePlain(ctx context.Context, cl keys.ClusterID, msg [
 		}
 		epoch = ep
 	}
-	rec, err := e.lookupLogin(ctx, cl, user)
+	rec, err := e.lookupLogin(ctx, cl, string(user))
 	if err != nil {
 		return CredentialPrincipal{}, err
 	}
@@ -137,14 +136,14 @@ func (e *Engine) AuthenticatePlain(ctx context.Context, cl keys.ClusterID, msg [
 
 // lookupLogin returns the credential of a username within cluster cl, or
 // nil if there is none.
-func (e *Engine) lookupLogin(ctx context.Context, cl keys.ClusterID, user []byte) (*record.Credential, error) {
+func (e *Engine) lookupLogin(ctx context.Context, cl keys.ClusterID, user string) (*record.Credential, error) {
 	if cl.IsZero() {
 		return nil, invalid("no cluster id", nil)
 	}
-	if _, err := keys.ParseUsername(string(user)); err != nil {
+	if _, err := keys.ParseUsername(user); err != nil {
 		return nil, nil // no such user can exist
 	}
-	raw, err := e.s.Get(ctx, record.LoginKey(cl, string(user)))
+	raw, err := e.s.Get(ctx, record.LoginKey(cl, user))
 	if isNotFound(err) {
 		return nil, nil
 	} else if err != nil {
@@ -158,7 +157,7 @@ func (e *Engine) lookupLogin(ctx context.Context, cl keys.ClusterID, user []byte
 	if errors.Is(err, ErrNotFound) {
 		// Deleted between the two reads (then the login entry is gone
 		// too, and the user unknown), or a dangling login entry.
-		if _, err := e.s.Get(ctx, record.LoginKey(cl, string(user))); isNotFound(err) {
+		if _, err := e.s.Get(ctx, record.LoginKey(cl, user)); isNotFound(err) {
 			return nil, nil
 		} else if err != nil {
 			return nil, fmt.Errorf("auth: looking up credential: %w", err)
@@ -167,7 +166,7 @@ func (e *Engine) lookupLogin(ctx context.Context, cl keys.ClusterID, user []byte
 	} else if err != nil {
 		return nil, err
 	}
-	if rec.Cluster != cl || rec.Username != string(user) {
+	if rec.Cluster != cl || rec.Username != user {
 		return nil, fmt.Errorf("auth: login entry of another credential: %w", store.ErrCorrupt)
 	}
 	return &rec, nil
@@ -182,7 +181,6 @@ func credentialPrincipalOf(r *record.Credential) CredentialPrincipal {
 // cluster. It is not safe for concurrent use.
 type SCRAMExchange struct {
 	e    *Engine
-	cl   keys.ClusterID
 	conv *scram.Conversation
 	rec  *record.Credential // the user's credential, once looked up; nil if unknown
 	done bool
@@ -201,14 +199,14 @@ func (e *Engine) StartSCRAM(ctx context.Context, cl keys.ClusterID, mechanism st
 	if cl.IsZero() {
 		return nil, invalid("no cluster id", nil)
 	}
-	x := &SCRAMExchange{e: e, cl: cl}
+	x := &SCRAMExchange{e: e}
 	fake := e.fakeSaltKey(cl)
 	srv, err := scram.NewServer(scram.ServerConfig{
 		Mechanism:      m,
 		FakeKey:        fake[:],
 		FakeIterations: e.passwords.scramIter,
 		Lookup: func(ctx context.Context, user string) (scram.Verifier, bool, error) {
-			rec, err := e.lookupLogin(ctx, cl, []byte(user))
+			rec, err := e.lookupLogin(ctx, cl, user)
 			if err != nil || rec == nil {
 				return scram.Verifier{}, false, err
 			}
@@ -272,17 +270,18 @@ func (x *SCRAMExchange) Principal() (CredentialPrincipal, error) {
 	return credentialPrincipalOf(x.rec), nil
 }
 
-// fakeSaltKey is the key of cluster cl's fake SCRAM salts: derived from the
-// store's random fake-salt key, so that every engine over the store, and
-// every restart, answers an unknown user the same way.
+// fakeSaltKey is the key of cluster cl's fake SCRAM salts: SHA-256 of the
+// store's random fake-salt key and the cluster id (a keyed hash of
+// fixed-length inputs, on the stack), so that every engine over the store,
+// and every restart, answers an unknown user the same way.
 func (e *Engine) fakeSaltKey(cl keys.ClusterID) [sha256.Size]byte {
 	if k := e.fixedFakeKey.Load(); k != nil {
 		return *k
 	}
-	mac := hmac.New(sha256.New, e.fakeKey)
+	var buf [fakeKeyLen + keys.UUIDSize]byte
+	defer clear(buf[:])
+	copy(buf[:], e.fakeKey)
 	cb := cl.Bytes()
-	mac.Write(cb[:])
-	var out [sha256.Size]byte
-	mac.Sum(out[:0])
-	return out
+	copy(buf[fakeKeyLen:], cb[:])
+	return sha256.Sum256(buf[:])
 }

@@ -23,12 +23,9 @@ import (
 	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
 	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/faultstore"
 	"github.com/streamauth/streamauth/store/memstore"
 )
-
-// saslArgon2 are argon2id parameters small enough for tests: 64 KiB, one
-// pass, instead of 64 MiB.
-var saslArgon2 = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // saslEnv is an engine over a counting memory store, with an injected
 // clock, an account, a workspace, two BYOC clusters and a serverless one.
@@ -45,12 +42,12 @@ type saslEnv struct {
 	sl    keys.ClusterID // serverless
 }
 
-// newSASLEnv returns a saslEnv; opts.PasswordHash defaults to saslArgon2
+// newSASLEnv returns a saslEnv; opts.PasswordHash defaults to CheapArgon2
 // and opts.Now to a clock fixed at t0.
 func newSASLEnv(t *testing.T, opts Options) *saslEnv {
 	t.Helper()
 	if opts.PasswordHash == (Argon2Params{}) {
-		opts.PasswordHash = saslArgon2
+		opts.PasswordHash = CheapArgon2
 	}
 	v := &saslEnv{t: t, ctx: t.Context(), s: &CountingStore{Store: memstore.New()}, clock: &testClock{now: t0}}
 	t.Cleanup(func() { v.s.Close() })
@@ -210,7 +207,7 @@ func TestAuthenticatePlainFailuresLookAlike(t *testing.T) {
 			continue
 		}
 		if strings.Contains(err.Error(), tc.pass) {
-			t.Errorf("%s: error %q holds the password", tc.name, err)
+			t.Errorf("%s: the error holds the password", tc.name)
 		}
 		if first == nil {
 			first = err
@@ -286,7 +283,7 @@ func TestAuthenticatePlainMalformed(t *testing.T) {
 			t.Errorf("%s: principal %+v with the error", tc.name, p)
 		}
 		if err != nil && strings.Contains(err.Error(), pass) {
-			t.Errorf("%s: error %q holds the password", tc.name, err)
+			t.Errorf("%s: the error holds the password", tc.name)
 		}
 		if reads != 0 {
 			t.Errorf("%s: %d store reads for a malformed message, want 0", tc.name, reads)
@@ -303,64 +300,6 @@ func TestAuthenticatePlainMalformed(t *testing.T) {
 	if _, err := v.plain(v.a, user, pass); err != nil {
 		t.Errorf("valid login after the malformed ones: %v", err)
 	}
-}
-
-// FuzzAuthenticatePlain: whatever the message, AuthenticatePlain does not
-// panic, refuses with ErrUnauthenticated, never quotes the password, and
-// accepts only the credential's own username and password.
-func FuzzAuthenticatePlain(f *testing.F) {
-	s := memstore.New()
-	defer s.Close()
-	ctx := context.Background()
-	e, err := New(ctx, s, Options{PasswordHash: saslArgon2})
-	if err != nil {
-		f.Fatal(err)
-	}
-	a, err := e.CreateAccount(ctx, "a")
-	if err != nil {
-		f.Fatal(err)
-	}
-	w, err := e.CreateWorkspace(ctx, a.ID, "w")
-	if err != nil {
-		f.Fatal(err)
-	}
-	c, err := e.CreateCluster(ctx, w.ID, ClusterSpec{Name: "c", Type: cluster.BYOC})
-	if err != nil {
-		f.Fatal(err)
-	}
-	pw, err := keys.ImportPassword("fuzz-password")
-	if err != nil {
-		f.Fatal(err)
-	}
-	ic, err := e.CreateCredential(ctx, c.Cluster.ID, CredentialSpec{Name: "f", Password: pw})
-	if err != nil {
-		f.Fatal(err)
-	}
-	user := string(ic.Credential.Username)
-	f.Add(saslPlainMsg("", user, "fuzz-password"))
-	f.Add(saslPlainMsg(user, user, "fuzz-password"))
-	for _, tc := range saslMalformedPlain(user, "fuzz-password") {
-		if len(tc.msg) < 1024 {
-			f.Add(tc.msg)
-		}
-	}
-	f.Fuzz(func(t *testing.T, msg []byte) {
-		p, err := e.AuthenticatePlain(ctx, c.Cluster.ID, msg)
-		if err == nil {
-			authz, rest, _ := strings.Cut(string(msg), "\x00")
-			u, pass, _ := strings.Cut(rest, "\x00")
-			if u != user || pass != "fuzz-password" || (authz != "" && authz != user) || p != saslPrincipalOf(ic) {
-				t.Fatalf("accepted %q as %+v", msg, p)
-			}
-			return
-		}
-		if !errors.Is(err, ErrUnauthenticated) {
-			t.Fatalf("error %v, want ErrUnauthenticated", err)
-		}
-		if strings.Contains(err.Error(), "fuzz-password") {
-			t.Fatalf("error %q holds the password", err)
-		}
-	})
 }
 
 // --- remembered PLAIN checks ---
@@ -561,7 +500,7 @@ func TestLoginRacingDeleteNotCorrupt(t *testing.T) {
 			t.Run(how+"/"+mech, func(t *testing.T) {
 				v := newSASLEnv(t, Options{})
 				hs := &HookStore{Store: v.s}
-				e, err := New(v.ctx, hs, Options{PasswordHash: saslArgon2, Shared: true})
+				e, err := New(v.ctx, hs, Options{PasswordHash: CheapArgon2, Shared: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -933,7 +872,7 @@ func TestSCRAMUnknownUserSalt(t *testing.T) {
 			known := v.cred(v.a)
 			u1, _ := keys.NewUsername()
 			u2, _ := keys.NewUsername()
-			again, err := New(v.ctx, v.s, Options{PasswordHash: saslArgon2, SCRAMIterations: iters, Shared: true})
+			again, err := New(v.ctx, v.s, Options{PasswordHash: CheapArgon2, SCRAMIterations: iters, Shared: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1095,41 +1034,27 @@ func TestSASLMechanisms(t *testing.T) {
 func TestPlainStoreErrors(t *testing.T) {
 	v := newSASLEnv(t, Options{})
 	ic := v.cred(v.a)
-	fs := &failingGets{Store: v.s}
-	e, err := New(v.ctx, fs, Options{PasswordHash: saslArgon2, Shared: true})
+	var fail atomic.Bool
+	fs := faultstore.New(v.s, faultstore.PolicyFunc(func(int) bool { return fail.Load() }))
+	e, err := New(v.ctx, fs, Options{PasswordHash: CheapArgon2, Shared: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs.fail.Store(true)
+	fail.Store(true)
 	msg := saslPlainMsg("", string(ic.Credential.Username), ic.Password.Reveal())
 	_, err = e.AuthenticatePlain(v.ctx, v.a, msg)
-	if !errors.Is(err, errInjected) || errors.Is(err, ErrUnauthenticated) {
+	if !errors.Is(err, faultstore.ErrInjected) || errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("login over a failing store: %v, want the store's error", err)
 	}
 	x, err := e.StartSCRAM(v.ctx, v.a, MechanismSCRAMSHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := x.Step(v.ctx, []byte("n,,n="+string(ic.Credential.Username)+",r=abc")); !errors.Is(err, errInjected) {
+	if _, err := x.Step(v.ctx, []byte("n,,n="+string(ic.Credential.Username)+",r=abc")); !errors.Is(err, faultstore.ErrInjected) {
 		t.Errorf("SCRAM over a failing store: %v, want the store's error", err)
 	}
-	fs.fail.Store(false)
+	fail.Store(false)
 	if _, err := e.AuthenticatePlain(v.ctx, v.a, msg); err != nil {
 		t.Errorf("login once the store works: %v", err)
 	}
-}
-
-var errInjected = errors.New("injected store failure")
-
-// failingGets fails every Get while fail is set.
-type failingGets struct {
-	store.Store
-	fail atomic.Bool
-}
-
-func (f *failingGets) Get(ctx context.Context, key []byte) ([]byte, error) {
-	if f.fail.Load() {
-		return nil, errInjected
-	}
-	return f.Store.Get(ctx, key)
 }

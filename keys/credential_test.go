@@ -82,7 +82,7 @@ func TestImportPassword(t *testing.T) {
 			continue
 		}
 		if bad != "" && strings.Contains(err.Error(), bad) {
-			t.Errorf("error quotes the password: %v", err)
+			t.Errorf("the error for a %d-byte password quotes it", len(bad))
 		}
 	}
 }
@@ -106,12 +106,12 @@ func TestPasswordRedacted(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("login", "password", p, "holder", shown{p})
 	outs = append(outs, buf.String())
 	if b, err := json.Marshal(shown{p}); err == nil {
-		t.Errorf("json.Marshal of a password succeeded: %s", b)
+		t.Errorf("json.Marshal of a password succeeded (%d bytes)", len(b))
 	}
-	for _, out := range outs {
+	for n, out := range outs {
 		for i := 0; i+12 <= len(body); i++ {
 			if w := body[i : i+12]; strings.Contains(strings.ToLower(out), w) {
-				t.Fatalf("output shows hex digits of the password: %q", out)
+				t.Fatalf("output %d shows hex digits of the password", n)
 			}
 		}
 	}

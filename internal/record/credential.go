@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 
+	"github.com/streamauth/streamauth/internal/scram"
 	"github.com/streamauth/streamauth/keys"
 )
 
@@ -46,15 +47,25 @@ const (
 	MaxArgon2Time    = 10
 	MaxArgon2Memory  = 256 * 1024 // KiB: 256 MiB
 	MaxArgon2Threads = 16
-	MinSCRAMIter     = 4096
-	MaxSCRAMIter     = 16384
-	minSalt, maxSalt = 8, 64
+	minSalt, maxSalt = 8, 64 // of an argon2 hash
 	minHash, maxHash = 16, 64
+	// The SCRAM bounds are package scram's: what it accepts is what a
+	// record may hold.
+	MinSCRAMIter = scram.MinIterations
+	MaxSCRAMIter = scram.MaxIterations
 )
+
+// ValidArgon2 reports whether argon2id parameters are within the bounds a
+// record may hold: 1 to MaxArgon2Time passes, 1 to MaxArgon2Threads lanes,
+// 8 KiB per lane to MaxArgon2Memory.
+func ValidArgon2(time, memoryKiB uint32, threads uint8) bool {
+	return time >= 1 && time <= MaxArgon2Time && threads >= 1 && threads <= MaxArgon2Threads &&
+		memoryKiB >= 8*uint32(threads) && memoryKiB <= MaxArgon2Memory
+}
 
 // scramKeySizes are the StoredKey and ServerKey sizes of SCRAM-SHA-256 and
 // SCRAM-SHA-512.
-var scramKeySizes = [2]int{32, 64}
+var scramKeySizes = [2]int{scram.SHA256.Size(), scram.SHA512.Size()}
 
 // credentialFixed: version, cluster, workspace, account, created, flags.
 const credentialFixed = 1 + 3*keys.UUIDSize + 8 + 1
@@ -102,12 +113,11 @@ func DecodeCredential(id keys.CredentialID, b []byte) (Credential, error) {
 	}
 	c := Credential{ID: id}
 	off := 1
-	for _, dst := range []func([]byte) error{c.Cluster.SetBytes, c.Workspace.SetBytes, c.Account.SetBytes} {
-		if err := dst(body[off : off+keys.UUIDSize]); err != nil {
-			return Credential{}, errField
-		}
-		off += keys.UUIDSize
+	if idAt(&c.Cluster, body, off) != nil || idAt(&c.Workspace, body, off+keys.UUIDSize) != nil ||
+		idAt(&c.Account, body, off+2*keys.UUIDSize) != nil {
+		return Credential{}, errField
 	}
+	off += 3 * keys.UUIDSize
 	c.Created = int64At(body, off)
 	flags := body[off+8]
 	if flags&^flagSuperuser != 0 {
@@ -124,9 +134,9 @@ func DecodeCredential(id keys.CredentialID, b []byte) (Credential, error) {
 	for i := range c.SCRAM {
 		v := &c.SCRAM[i]
 		v.Iterations = r.u32()
-		v.Salt = r.bytes(maxSalt)
-		v.StoredKey = r.fixed(scramKeySizes[i])
-		v.ServerKey = r.fixed(scramKeySizes[i])
+		v.Salt = r.bytes(scram.MaxSaltLen)
+		v.StoredKey = r.take(scramKeySizes[i])
+		v.ServerKey = r.take(scramKeySizes[i])
 	}
 	if r.bad || len(r.b) != 0 {
 		return Credential{}, errLength
@@ -139,14 +149,12 @@ func DecodeCredential(id keys.CredentialID, b []byte) (Credential, error) {
 
 func (c *Credential) checkBounds() bool {
 	a := &c.Argon2
-	if a.Time < 1 || a.Time > MaxArgon2Time || a.Memory < 8*uint32(a.Threads) || a.Memory > MaxArgon2Memory ||
-		a.Threads < 1 || a.Threads > MaxArgon2Threads ||
-		len(a.Salt) < minSalt || len(a.Hash) < minHash {
+	if !ValidArgon2(a.Time, a.Memory, a.Threads) || len(a.Salt) < minSalt || len(a.Hash) < minHash {
 		return false
 	}
 	for i := range c.SCRAM {
 		v := &c.SCRAM[i]
-		if v.Iterations < MinSCRAMIter || v.Iterations > MaxSCRAMIter || len(v.Salt) < minSalt {
+		if v.Iterations < MinSCRAMIter || v.Iterations > MaxSCRAMIter || len(v.Salt) < scram.MinSaltLen {
 			return false
 		}
 	}
@@ -193,5 +201,3 @@ func (r *reader) bytes(limit int) []byte {
 	}
 	return r.take(n)
 }
-
-func (r *reader) fixed(n int) []byte { return r.take(n) }

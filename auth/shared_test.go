@@ -9,9 +9,17 @@ import (
 	"github.com/streamauth/streamauth/store"
 )
 
-// Store wrappers shared by the tests of this package and of auth_test
-// (which sees them as auth.CountingStore and auth.HookStore: test files of
-// package auth are part of it when its tests build).
+// Helpers shared by the tests of this package and of auth_test (which sees
+// them as auth.CountingStore, auth.HookStore, auth.CheapArgon2 and
+// auth.WantErr: test files of package auth are part of it when its tests
+// build).
+
+// CheapArgon2 keeps password hashing cheap in tests: one pass over 64 KiB.
+var CheapArgon2 = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// WantErr fails the test unless err is nil when want is, or matches want
+// and no other sentinel of this package.
+var WantErr = wantErr
 
 // CountingStore counts the Get calls that reach a store. Unlike a memory
 // store it wraps, it does not declare itself held in memory, so an engine
