@@ -410,3 +410,38 @@ func TestKafkaFailureDelayHoldsNoSlot(t *testing.T) {
 		}
 	}
 }
+
+// TestKafkaLogsHoldNoPassword: the listener's log lines, over successful
+// and failed logins of every mechanism, hold no password the clients sent.
+func TestKafkaLogsHoldNoPassword(t *testing.T) {
+	v := newCCEnv(t, auth.Options{})
+	cl := v.cluster("logged", cluster.BYOC)
+	ic := v.cred(cl)
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	s := kListener(t, v.e, cl, time.Millisecond, func(format string, args ...any) {
+		mu.Lock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	})
+	good, wrong := ic.Password.Reveal(), "a wrong password for the log test"
+	for _, mech := range kMechanisms {
+		if _, err := kMetadata(kClient(t, s, kgo.SASL(kMechanism(mech, ic.Credential.Username, good)))); err != nil {
+			t.Fatalf("%s: %v", mech, err)
+		}
+		checkAuthFailed(t, mech, kFail(t, s, mech, ic.Credential.Username, wrong), time.Millisecond, wrong)
+	}
+	s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) == 0 {
+		t.Fatal("the listener logged nothing")
+	}
+	for i, l := range lines {
+		if strings.Contains(l, good) || strings.Contains(l, wrong) {
+			t.Errorf("log line %d holds a password", i)
+		}
+	}
+}

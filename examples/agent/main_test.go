@@ -27,9 +27,19 @@ func TestRun(t *testing.T) {
 			t.Errorf("output lacks %q", s)
 		}
 	}
-	// Secrets and passwords are 64 hex digits; usernames and ids are not.
-	if regexp.MustCompile(`[0-9a-fA-F]{64}`).MatchString(out) {
-		t.Errorf("output shows 64 hex digits in a row")
+	// No secret, password or key in any form: secrets and passwords are
+	// their prefix and 64 hex digits; keys and messages printed as byte
+	// slices are runs of decimal numbers; base64 is a long run of its
+	// alphabet. Usernames (32 hex digits) and ids are fine.
+	for what, re := range map[string]*regexp.Regexp{
+		"a secret or password": regexp.MustCompile(`(aks|ccp)_[0-9a-fA-F]`),
+		"64 hex digits":        regexp.MustCompile(`[0-9a-fA-F]{64}`),
+		"a byte slice":         regexp.MustCompile(`\[\d{1,3}( \d{1,3}){7,}`),
+		"base64":               regexp.MustCompile(`[A-Za-z0-9+/]{40,}`),
+	} {
+		if re.MatchString(out) {
+			t.Errorf("output shows %s", what)
+		}
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out)

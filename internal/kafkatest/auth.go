@@ -1,17 +1,21 @@
 package kafkatest
 
-import "context"
+import (
+	"context"
+
+	"github.com/streamauth/streamauth/auth"
+)
 
 // FailureMessage is the error message of every failed SaslAuthenticate. It
 // is the same for every cause, so that it tells a client nothing it did not
 // know.
 const FailureMessage = "Authentication failed: invalid credentials"
 
-// The SASL mechanisms a Kafka client may name.
+// The SASL mechanisms a Kafka client may name: the engine's.
 const (
-	MechanismPlain       = "PLAIN"
-	MechanismSCRAMSHA256 = "SCRAM-SHA-256"
-	MechanismSCRAMSHA512 = "SCRAM-SHA-512"
+	MechanismPlain       = auth.MechanismPlain
+	MechanismSCRAMSHA256 = auth.MechanismSCRAMSHA256
+	MechanismSCRAMSHA512 = auth.MechanismSCRAMSHA512
 )
 
 // Authenticator makes the listener's SASL decisions. The server calls its

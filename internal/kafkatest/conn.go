@@ -106,7 +106,9 @@ func (cn *conn) request(ctx context.Context, frame []byte) error {
 	if h.key == int16(kmsg.ApiVersions) && !cn.s.supported(h.key, h.version) {
 		// Answered whatever the rest holds: a client cannot know the
 		// shape of a version the broker does not know.
-		cn.s.logf("kafkatest: %s: ApiVersions v%d: unsupported version", cn.remote, h.version)
+		if cn.s.logf != nil {
+			cn.s.logf("kafkatest: %s: ApiVersions v%d: unsupported version", cn.remote, h.version)
+		}
 		return cn.respond(h, cn.s.unsupportedAPIVersions())
 	}
 	switch kmsg.Key(h.key) {
@@ -129,7 +131,9 @@ func (cn *conn) request(ctx context.Context, frame []byte) error {
 	if err := req.ReadFrom(b.Src); err != nil {
 		return errMalformed
 	}
-	cn.s.logf("kafkatest: %s: %s v%d", cn.remote, kmsg.NameForKey(h.key), h.version)
+	if cn.s.logf != nil {
+		cn.s.logf("kafkatest: %s: %s v%d", cn.remote, kmsg.NameForKey(h.key), h.version)
+	}
 
 	switch req := req.(type) {
 	case *kmsg.ApiVersionsRequest:
@@ -200,7 +204,9 @@ func (cn *conn) handshake(h header, req *kmsg.SASLHandshakeRequest) error {
 	mechs := cn.s.auth.Mechanisms()
 	resp.SupportedMechanisms = mechs
 	if !slices.Contains(mechs, req.Mechanism) {
-		cn.s.logf("kafkatest: %s: unsupported SASL mechanism %q", cn.remote, req.Mechanism)
+		if cn.s.logf != nil {
+			cn.s.logf("kafkatest: %s: unsupported SASL mechanism %q", cn.remote, req.Mechanism)
+		}
 		cn.s.update(cn.i, func(st *ConnStats) { st.Unsupported++ })
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
 		return cn.respond(h, resp)
@@ -282,7 +288,9 @@ func (cn *conn) step(ctx context.Context, msg []byte) (Reply, error) {
 	if reply.Done {
 		cn.ex = nil
 		cn.authenticated = true
-		cn.s.logf("kafkatest: %s: authenticated %q with %s", cn.remote, reply.Principal, cn.mechanism)
+		if cn.s.logf != nil {
+			cn.s.logf("kafkatest: %s: authenticated %q with %s", cn.remote, reply.Principal, cn.mechanism)
+		}
 		cn.s.update(cn.i, func(st *ConnStats) {
 			st.Succeeded++
 			st.Principal = reply.Principal
@@ -294,7 +302,9 @@ func (cn *conn) step(ctx context.Context, msg []byte) (Reply, error) {
 // fail records a failed exchange and waits out the failure delay. It
 // returns an error only if the server closed during the wait.
 func (cn *conn) fail(ctx context.Context, err error) error {
-	cn.s.logf("kafkatest: %s: authentication with %s failed: %v", cn.remote, cn.mechanism, err)
+	if cn.s.logf != nil {
+		cn.s.logf("kafkatest: %s: authentication with %s failed: %v", cn.remote, cn.mechanism, err)
+	}
 	cn.s.update(cn.i, func(st *ConnStats) { st.Failed++ })
 	if cn.s.delay <= 0 {
 		return nil

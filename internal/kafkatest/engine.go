@@ -71,7 +71,11 @@ const policyTimeout = 5 * time.Second
 // engineAuth is the Authenticator ForCluster and ForAgent return.
 type engineAuth struct{ c Checker }
 
-func (a *engineAuth) Mechanisms() []string { return auth.SASLMechanisms() }
+func (a *engineAuth) Mechanisms() []string { return engineMechanisms }
+
+// engineMechanisms is auth.SASLMechanisms, taken once: Mechanisms is asked
+// on every handshake. The server does not modify it.
+var engineMechanisms = auth.SASLMechanisms()
 
 func (a *engineAuth) AllowUnauthenticated() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)

@@ -156,9 +156,6 @@ func newServer(cfg Config, host string, port int32) *Server {
 	if s.clusterID == "" {
 		s.clusterID = DefaultClusterID
 	}
-	if s.logf == nil {
-		s.logf = func(string, ...any) {}
-	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -226,7 +223,9 @@ func (s *Server) accept() {
 			}
 			// A transient failure (out of file descriptors): back off
 			// a little rather than spin.
-			s.logf("kafkatest: accept: %v", err)
+			if s.logf != nil {
+				s.logf("kafkatest: accept: %v", err)
+			}
 			select {
 			case <-s.ctx.Done():
 				return
@@ -270,7 +269,9 @@ func (s *Server) serve(c net.Conn, i int) {
 	cn := &conn{s: s, c: c, i: i, remote: c.RemoteAddr().String()}
 	err := cn.run(s.ctx)
 	c.Close()
-	s.logf("kafkatest: %s: closed: %v", cn.remote, err)
+	if s.logf != nil {
+		s.logf("kafkatest: %s: closed: %v", cn.remote, err)
+	}
 
 	s.mu.Lock()
 	delete(s.open, c)
