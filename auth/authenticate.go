@@ -26,7 +26,7 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 	}
 	d := e.hasher.Digest(&s)
 	if e.hot == nil {
-		return e.lookupStore(ctx, &d, nil, 0)
+		return e.lookupStore(ctx, &d, 0)
 	}
 	var c cachedKey
 	switch v, epoch := e.hot.lookup(&d, &c); v {
@@ -38,14 +38,14 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 		}
 		return c.principal(), nil
 	default:
-		return e.lookupStore(ctx, &d, e.hot, epoch)
+		return e.lookupStore(ctx, &d, epoch)
 	}
 }
 
 // lookupStore authenticates a digest by reading its record from the store,
-// and caches the key in hot (if not nil) under the epoch its lookup began
-// at.
-func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, hot *hotKeys, epoch uint64) (Principal, error) {
+// and caches the key (if the engine has a cache) under the epoch its lookup
+// began at.
+func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, epoch uint64) (Principal, error) {
 	hk := e.hashKeys.Get().(*[1 + keys.PrefixSize]byte)
 	raw, err := e.s.Get(ctx, record.HashKey(hk, d.Prefix()))
 	e.hashKeys.Put(hk)
@@ -64,28 +64,30 @@ func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, hot *hotKeys, 
 	if !d.EqualBytes(v.Digest()) {
 		return Principal{}, errUnknown
 	}
-	if hot != nil {
+	if hot := e.hot; hot != nil && hot.cacheCap > 0 {
 		if hot.afterRead != nil {
 			hot.afterRead()
 		}
 		c := cachedOf(v)
 		hot.insert(d.Prefix(), &c, epoch)
 	}
-	p := principalOf(v)
+	p := newPrincipal(v.ID(), v.Account(), v.Workspace(), v.Cluster(), v.Kind(), v.Flags(), v.Expires())
 	if exp := v.Expires(); exp != 0 && e.nowNano() >= exp {
 		return Principal{}, errExpired
 	}
 	return p, nil
 }
 
-func principalOf(v record.KeyView) Principal {
+// newPrincipal builds the principal of a hot key record's fields, read in
+// place or from the cache.
+func newPrincipal(id, account, workspace, cl [keys.UUIDSize]byte, kind, flags uint8, expires int64) Principal {
 	return Principal{
-		Key:        keys.KeyIDFromArray(v.ID()),
-		Kind:       Kind(v.Kind()),
-		Account:    keys.AccountIDFromArray(v.Account()),
-		Workspace:  keys.WorkspaceIDFromArray(v.Workspace()),
-		Cluster:    keys.ClusterIDFromArray(v.Cluster()),
-		AnyCluster: v.Flags()&record.FlagAnyCluster != 0,
-		ExpiresAt:  timeOf(v.Expires()),
+		Key:        keys.KeyIDFromArray(id),
+		Kind:       Kind(kind),
+		Account:    keys.AccountIDFromArray(account),
+		Workspace:  keys.WorkspaceIDFromArray(workspace),
+		Cluster:    keys.ClusterIDFromArray(cl),
+		AnyCluster: flags&record.FlagAnyCluster != 0,
+		ExpiresAt:  timeOf(expires),
 	}
 }

@@ -142,30 +142,43 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 // loadFakeKey returns the store's key of fake SCRAM salts, drawing and
 // writing one if the store has none yet.
 func (e *Engine) loadFakeKey(ctx context.Context) ([]byte, error) {
-	for range e.maxAttempts {
-		v, err := e.s.Get(ctx, record.FakeSaltKey)
-		if err == nil {
-			if len(v) != fakeKeyLen {
-				return nil, fmt.Errorf("%w: fake salt key of %d bytes", store.ErrCorrupt, len(v))
-			}
-			return v, nil
-		}
-		if !isNotFound(err) {
-			return nil, fmt.Errorf("auth: reading fake salt key: %w", err)
-		}
-		k := make([]byte, fakeKeyLen)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
-		}
-		var b store.Batch
-		b.RequireAbsent(record.FakeSaltKey).Put(record.FakeSaltKey, k)
-		if err := e.s.Commit(ctx, &b); err == nil {
-			return k, nil
-		} else if !errors.Is(err, store.ErrConflict) {
-			return nil, fmt.Errorf("auth: writing fake salt key: %w", err)
-		}
+	k := make([]byte, fakeKeyLen)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("auth: writing fake salt key: %w", store.ErrConflict)
+	v, err := e.putOnce(ctx, record.FakeSaltKey, k, "fake salt key")
+	if err != nil {
+		return nil, err
+	}
+	if len(v) != fakeKeyLen {
+		return nil, fmt.Errorf("%w: fake salt key of %d bytes", store.ErrCorrupt, len(v))
+	}
+	return v, nil
+}
+
+// putOnce writes value under key unless the key holds a value already, and
+// returns what the key holds: value, or what an earlier (or a concurrent)
+// writer put there.
+func (e *Engine) putOnce(ctx context.Context, key, value []byte, what string) ([]byte, error) {
+	v, err := e.s.Get(ctx, key)
+	if err == nil {
+		return v, nil
+	}
+	if !isNotFound(err) {
+		return nil, fmt.Errorf("auth: reading %s: %w", what, err)
+	}
+	var b store.Batch
+	b.RequireAbsent(key).Put(key, value)
+	if err := e.s.Commit(ctx, &b); err == nil {
+		return value, nil
+	} else if !errors.Is(err, store.ErrConflict) {
+		return nil, fmt.Errorf("auth: writing %s: %w", what, err)
+	}
+	// Another engine wrote it first; read what it wrote.
+	if v, err = e.s.Get(ctx, key); err != nil {
+		return nil, fmt.Errorf("auth: reading %s: %w", what, err)
+	}
+	return v, nil
 }
 
 const fakeKeyLen = 32
@@ -206,16 +219,8 @@ func (e *Engine) checkFormat(ctx context.Context) error {
 	if !empty {
 		return fmt.Errorf("%w: store holds data but no streamauth format record", store.ErrCorrupt)
 	}
-	var b store.Batch
-	b.RequireAbsent(record.MetaKey).Put(record.MetaKey, record.MetaValue())
-	if err := e.s.Commit(ctx, &b); err != nil && !errors.Is(err, store.ErrConflict) {
-		return fmt.Errorf("auth: writing store format: %w", err)
-	}
-	// On a conflict another engine initialised the store first; check what
-	// it wrote.
-	v, err = e.s.Get(ctx, record.MetaKey)
-	if err != nil {
-		return fmt.Errorf("auth: reading store format: %w", err)
+	if v, err = e.putOnce(ctx, record.MetaKey, record.MetaValue(), "store format"); err != nil {
+		return err
 	}
 	return record.CheckMeta(v)
 }

@@ -69,7 +69,7 @@ type hotShard struct {
 // cachedKey is a cached hot key record, held without pointers so that the
 // garbage collector need not scan the cache.
 type cachedKey struct {
-	digest                          [keys.DigestSize]byte
+	digest                          keys.Digest
 	id, account, workspace, cluster [keys.UUIDSize]byte
 	expires                         int64
 	kind, flags                     uint8
@@ -85,20 +85,12 @@ func cachedOf(v record.KeyView) cachedKey {
 		kind:      v.Kind(),
 		flags:     v.Flags(),
 	}
-	copy(c.digest[:], v.Digest())
+	c.digest, _ = keys.DigestFromBytes(v.Digest()) // a checked record's digest has the right size
 	return c
 }
 
 func (c *cachedKey) principal() Principal {
-	return Principal{
-		Key:        keys.KeyIDFromArray(c.id),
-		Kind:       Kind(c.kind),
-		Account:    keys.AccountIDFromArray(c.account),
-		Workspace:  keys.WorkspaceIDFromArray(c.workspace),
-		Cluster:    keys.ClusterIDFromArray(c.cluster),
-		AnyCluster: c.flags&record.FlagAnyCluster != 0,
-		ExpiresAt:  timeOf(c.expires),
-	}
+	return newPrincipal(c.id, c.account, c.workspace, c.cluster, c.kind, c.flags, c.expires)
 }
 
 // newHotKeys returns the engine's hot-key state, or nil when it keeps
@@ -142,15 +134,20 @@ func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
 	p := d.Prefix()
 	sh := h.shard(p)
 	sh.mu.RLock()
-	defer sh.mu.RUnlock()
 	if h.index && !sh.live.has(indexWord(p)) {
+		sh.mu.RUnlock()
 		return lookupUnknown, 0
 	}
-	if c, ok := sh.cache[*p]; ok && sh.pending[*p] == 0 && d.EqualBytes(c.digest[:]) {
+	// No entry exists while a delete of its prefix is pending: begin drops
+	// it, and insert refuses.
+	if c, ok := sh.cache[*p]; ok && d.Equal(c.digest) {
 		*out = c
+		sh.mu.RUnlock()
 		return lookupHit, 0
 	}
-	return lookupStore, sh.epoch
+	epoch := sh.epoch
+	sh.mu.RUnlock()
+	return lookupStore, epoch
 }
 
 // insert caches a key read from the store by a lookup that began at epoch,
@@ -248,16 +245,14 @@ func (h *hotKeys) end(w *write, applied, certain bool) {
 	}
 }
 
-// stats reports the index's size in prefixes and bytes, and the number of
-// cached keys.
-func (h *hotKeys) stats() (prefixes, indexBytes, cached int) {
+// cacheLen returns the number of cached keys, counted shard by shard.
+func (h *hotKeys) cacheLen() int {
+	n := 0
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
-		prefixes += sh.live.n
-		indexBytes += sh.live.bytes()
-		cached += len(sh.cache)
+		n += len(sh.cache)
 		sh.mu.RUnlock()
 	}
-	return prefixes, indexBytes, cached
+	return n
 }

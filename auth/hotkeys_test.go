@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -157,7 +158,7 @@ func TestCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, _, cached := f.e.hot.stats()
+	cached := f.e.hot.cacheLen()
 	if cached > 128 {
 		t.Fatalf("cache holds %d keys, capacity 128", cached)
 	}
@@ -335,5 +336,140 @@ func checkIndexExact(t *testing.T, e *Engine, s store.Store) {
 		if got[p] != n {
 			t.Fatalf("prefix %#x: index holds %d, store %d", p, got[p], n)
 		}
+	}
+	if n, counted := e.hot.cacheLen(), e.hot.cached.Load(); int64(n) != counted {
+		t.Fatalf("cache holds %d keys, its counter says %d", n, counted)
+	}
+}
+
+// TestIndexAfterFailedWrites (over engine_test.go's conflictStore): a
+// delete that did not happen leaves its key
+// live in the index; a create that did not happen leaves no prefix behind.
+func TestIndexAfterFailedWrites(t *testing.T) {
+	ctx := context.Background()
+	cs := &conflictStore{Store: memstore.New()}
+	f := newHotFixtureOn(t, cs, Options{MaxAttempts: 2, CacheSize: 16})
+	k := f.createKeys(t, 1)[0]
+	if _, err := f.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	arm := func(on bool) {
+		cs.mu.Lock()
+		cs.armed = on
+		cs.mu.Unlock()
+	}
+	arm(true) // every commit fails as a conflict: certainly not written
+	if err := f.e.DeleteKey(ctx, k.Key.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("DeleteKey over conflicting commits: %v, want ErrConflict", err)
+	}
+	if _, err := f.e.CreateApplicationKey(ctx, f.ws, "akn_k", time.Time{}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateApplicationKey over conflicting commits: %v, want ErrConflict", err)
+	}
+	arm(false)
+	if _, err := f.e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+		t.Fatalf("a key whose delete failed: %v", err)
+	}
+	checkIndexExact(t, f.e, cs)
+}
+
+// TestCacheComparesWholeDigest: a cached key answers only a digest equal
+// to its own in all 32 bytes, not one that shares its 16-byte prefix.
+func TestCacheComparesWholeDigest(t *testing.T) {
+	h := newHotKeys(false, 16)
+	var a, b [keys.DigestSize]byte
+	a[0], a[31] = 7, 1
+	b[0], b[31] = 7, 2
+	da, _ := keys.DigestFromBytes(a[:])
+	db, _ := keys.DigestFromBytes(b[:])
+	var c cachedKey
+	_, epoch := h.lookup(&da, &c)
+	c = cachedKey{digest: da}
+	h.insert(da.Prefix(), &c, epoch)
+	var out cachedKey
+	if v, _ := h.lookup(&da, &out); v != lookupHit {
+		t.Fatalf("lookup of the cached digest: %v, want a hit", v)
+	}
+	if v, _ := h.lookup(&db, &out); v != lookupStore {
+		t.Fatalf("lookup of a digest sharing the prefix: %v, want the store", v)
+	}
+}
+
+// TestStoreComparesWholeDigest: a hot record found under a secret's
+// digest prefix but holding another digest does not authenticate it.
+func TestStoreComparesWholeDigest(t *testing.T) {
+	ctx := context.Background()
+	for _, opts := range []Options{{CacheSize: -1, NoIndex: true}, {}} {
+		f := newHotFixture(t, opts)
+		k := f.createKeys(t, 1)[0]
+		s, _ := keys.ParseSecret(k.Secret.Reveal())
+		d := f.e.hasher.Digest(&s)
+		var hk [1 + keys.PrefixSize]byte
+		key := record.HashKey(&hk, d.Prefix())
+		raw, err := f.s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := record.DecodeKey(raw, mustMeta(t, f, k.Key.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Digest[31] ^= 1 // same prefix, another digest
+		var b store.Batch
+		b.Put(key, record.AppendKey(nil, &rec))
+		if err := f.s.Commit(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.e.Authenticate(ctx, k.Secret.Reveal()); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("options %+v: a record of another digest authenticates: %v", opts, err)
+		}
+	}
+}
+
+func mustMeta(t *testing.T, f *hotFixture, id keys.KeyID) []byte {
+	t.Helper()
+	meta, err := f.s.Get(context.Background(), record.KeyByIDKey(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meta
+}
+
+// TestFakeSaltKeyRandom: every store gets its own random fake-salt key.
+func TestFakeSaltKeyRandom(t *testing.T) {
+	var zero [fakeKeyLen]byte
+	var seen [][]byte
+	for range 2 {
+		e, err := New(t.Context(), memstore.New(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(e.fakeKey, zero[:]) {
+			t.Fatal("fake-salt key is all zeros")
+		}
+		seen = append(seen, e.fakeKey)
+	}
+	if bytes.Equal(seen[0], seen[1]) {
+		t.Fatal("two stores drew the same fake-salt key")
+	}
+}
+
+// TestListKeysRacingDelete: a key deleted between a listing's scan and its
+// read is left out, not reported as corruption.
+func TestListKeysRacingDelete(t *testing.T) {
+	ctx := context.Background()
+	hs := &HookStore{Store: memstore.New()}
+	f := newHotFixtureOn(t, hs, Options{Shared: true})
+	k := f.createKeys(t, 1)[0]
+	hs.Arm(record.KeyByIDKey(k.Key.ID), func() {
+		if err := f.e.DeleteKey(ctx, k.Key.ID); err != nil {
+			t.Error(err)
+		}
+	})
+	got, err := f.e.ListKeys(ctx, KeyFilter{Workspace: f.ws})
+	if !hs.Fired() {
+		t.Fatal("the hook did not run")
+	}
+	if err != nil || len(got) != 0 {
+		t.Fatalf("ListKeys racing a delete: %d keys, %v; want none, no error", len(got), err)
 	}
 }

@@ -107,6 +107,3 @@ func (s *prefixSet) resize(size int) {
 		}
 	}
 }
-
-// bytes returns the memory the table holds.
-func (s *prefixSet) bytes() int { return 8 * len(s.slots) }

@@ -74,6 +74,13 @@ func key1(tag byte, a id) []byte {
 	return append(append(b, tag), ab[:]...)
 }
 
+// keyName is a key of a tag, an id and a name.
+func keyName(tag byte, a id, name string) []byte {
+	ab := a.Bytes()
+	b := make([]byte, 0, 1+keys.UUIDSize+len(name))
+	return append(append(append(b, tag), ab[:]...), name...)
+}
+
 func key2(tag byte, a, c id) []byte {
 	ab, cb := a.Bytes(), c.Bytes()
 	b := make([]byte, 0, 1+2*keys.UUIDSize)
@@ -130,17 +137,11 @@ func ClusterCredentialKey(c keys.ClusterID, cr keys.CredentialID) []byte {
 
 // LoginKey is the entry under which a username is looked up: within its
 // cluster only, so that no lookup can find another cluster's credential.
-func LoginKey(c keys.ClusterID, username string) []byte {
-	cb := c.Bytes()
-	b := make([]byte, 0, 1+keys.UUIDSize+len(username))
-	return append(append(append(b, tagLogin), cb[:]...), username...)
-}
+func LoginKey(c keys.ClusterID, username string) []byte { return keyName(tagLogin, c, username) }
 
 // ClusterNameKey is the uniqueness entry of a cluster name in a workspace.
 func ClusterNameKey(w keys.WorkspaceID, name string) []byte {
-	wb := w.Bytes()
-	b := make([]byte, 0, 1+keys.UUIDSize+len(name))
-	return append(append(append(b, tagClusterName), wb[:]...), name...)
+	return keyName(tagClusterName, w, name)
 }
 
 // HashKey is the hot-path index entry of a digest prefix. It is built in a
