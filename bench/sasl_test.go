@@ -37,12 +37,14 @@ type saslFixture struct {
 	cluster    auth.Cluster
 	cred       auth.Credential
 	user, pass string
+	agentKey   string // the secret of the cluster's agent key
 }
 
 // saslSide is where a login is checked: on the control plane's engine, or
 // on an offline agent that applied the cluster's snapshot.
 type saslSide struct {
 	name  string
+	agent func(ctx context.Context, secret string) error
 	plain func(ctx context.Context, msg []byte) error
 	scram func(ctx context.Context, mech string) (*auth.SCRAMExchange, error)
 }
@@ -72,6 +74,10 @@ func (f *saslFixture) sides(b *testing.B, opts auth.Options) []saslSide {
 	return []saslSide{
 		{
 			name: "cp",
+			agent: func(ctx context.Context, secret string) error {
+				_, err := f.e.AuthenticateAgent(ctx, secret, f.cluster.ID)
+				return err
+			},
 			plain: func(ctx context.Context, msg []byte) error {
 				_, err := f.e.AuthenticatePlain(ctx, f.cluster.ID, msg)
 				return err
@@ -82,6 +88,10 @@ func (f *saslFixture) sides(b *testing.B, opts auth.Options) []saslSide {
 		},
 		{
 			name: "agent",
+			agent: func(ctx context.Context, secret string) error {
+				_, err := ag.AuthenticateAgent(ctx, secret)
+				return err
+			},
 			plain: func(ctx context.Context, msg []byte) error {
 				_, err := ag.AuthenticatePlain(ctx, msg)
 				return err
@@ -117,7 +127,7 @@ func newSASLFixture(b *testing.B, opts auth.Options) *saslFixture {
 		b.Fatal(err)
 	}
 	return &saslFixture{s: s, e: e, cluster: c.Cluster, cred: ic.Credential,
-		user: string(ic.Credential.Username), pass: ic.Password.Reveal()}
+		user: string(ic.Credential.Username), pass: ic.Password.Reveal(), agentKey: c.AgentKey.Secret.Reveal()}
 }
 
 func (f *saslFixture) plainMessage() []byte {
@@ -333,4 +343,22 @@ func hmacOf(h func() hash.Hash, key, msg []byte) []byte {
 	m := hmac.New(h, key)
 	m.Write(msg)
 	return m.Sum(nil)
+}
+
+// BenchmarkAgentKey measures an agent key's check for its cluster
+// (authenticate, then authorize for the cluster) on the control plane and
+// on an offline agent, both over a memory store.
+func BenchmarkAgentKey(b *testing.B) {
+	ctx := context.Background()
+	f := newSASLFixture(b, auth.Options{})
+	for _, side := range f.sides(b, auth.Options{}) {
+		b.Run(side.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := side.agent(ctx, f.agentKey); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
