@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -149,7 +150,12 @@ func genSnapshot(t *rapid.T) *Snapshot {
 		Version:   rapid.Uint64Min(1).Draw(t, "version"),
 		Issued:    rapid.Int64Max(1<<62).Draw(t, "issued"),
 	}
-	s.Expires = s.Issued + rapid.Int64Range(1, 1<<62).Draw(t, "ttl")
+	// The expiry stays representable: issued + ttl never overflows.
+	maxTTL := int64(1 << 62)
+	if s.Issued > 0 {
+		maxTTL = min(maxTTL, math.MaxInt64-s.Issued)
+	}
+	s.Expires = s.Issued + rapid.Int64Range(1, maxTTL).Draw(t, "ttl")
 	s.FakeSaltKey = [32]byte(rapid.SliceOfN(rapid.Byte(), 32, 32).Filter(nonzero).Draw(t, "fakesalt"))
 
 	keyIDs := rapid.SliceOfNDistinct(rapid.SliceOfN(rapid.Byte(), 16, 16).Filter(nonzero), 0, 50, func(b []byte) string { return string(b) }).Draw(t, "keyids")
