@@ -236,6 +236,9 @@ type write struct {
 	store.Batch
 	added, removed [][keys.PrefixSize]byte // digest prefixes of keys created and deleted
 	removedCreds   []keys.CredentialID     // credentials deleted
+	// committed, if set, runs once the store committed the batch, before
+	// the index, cache and remembered logins learn of it.
+	committed func()
 }
 
 // update runs a read-decide-write transaction: build reads the store and
@@ -267,6 +270,9 @@ func (e *Engine) commit(ctx context.Context, w *write) error {
 		e.remembered.begin()
 	}
 	err := e.s.Commit(ctx, &w.Batch)
+	if err == nil && w.committed != nil {
+		w.committed()
+	}
 	if hot {
 		// A failed guard writes nothing; any other failure may have
 		// happened after the write took effect.

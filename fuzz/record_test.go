@@ -468,3 +468,26 @@ func FuzzDecodeCredential(f *testing.F) {
 		recordCheckSame(t, in, record.AppendCredential(nil, &c))
 	})
 }
+
+// FuzzDecodeStaged: a staged change of an agent's large apply decodes, or
+// is refused with ErrCorrupt; what decodes re-encodes to the same bytes.
+func FuzzDecodeStaged(f *testing.F) {
+	encs := [][]byte{
+		record.AppendStaged(nil, true, nil),
+		record.AppendStaged(nil, false, nil),
+		record.AppendStaged(nil, false, []byte("a credential record")),
+	}
+	recordSeeds(f, encs, 1)
+	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
+		in := recordInput(b, reseal)
+		v, del, err := record.DecodeStaged(in)
+		if err != nil {
+			recordCheckRefusal(t, in, err)
+			return
+		}
+		if del && len(v) != 0 {
+			t.Fatalf("a delete decoded with a value of %d bytes", len(v))
+		}
+		recordCheckSame(t, in, record.AppendStaged(nil, del, v))
+	})
+}

@@ -23,6 +23,8 @@ import "github.com/streamauth/streamauth/keys"
 //	f                      → the store's key of fake SCRAM salts (for unknown usernames)
 //	V cluster              → version of the cluster's last exported snapshot (control plane)
 //	a                      → AgentState: the snapshot an agent's store holds (agent)
+//	S key                  → Staged         a change of a large apply, staged under the key it changes (agent)
+//	L                      → (empty)        the staged changes are in force, being moved into place (agent)
 const (
 	tagAccount          = 'A'
 	tagWorkspace        = 'W'
@@ -41,6 +43,8 @@ const (
 	tagFakeSalt         = 'f'
 	tagSnapshotVersion  = 'V'
 	tagAgentState       = 'a'
+	tagStaged           = 'S'
+	tagStagedLive       = 'L'
 )
 
 // MetaKey holds the store's format version.
@@ -51,6 +55,28 @@ var FakeSaltKey = []byte{tagFakeSalt}
 
 // AgentStateKey holds an agent store's AgentState.
 var AgentStateKey = []byte{tagAgentState}
+
+// StagedLiveKey, when present, says that the staged changes (under
+// StagedPrefix) are in force: the AgentState committed with it is, and its
+// changes are being moved into place.
+var StagedLiveKey = []byte{tagStagedLive}
+
+// StagedPrefix is the prefix of every staged change.
+func StagedPrefix() []byte { return []byte{tagStaged} }
+
+// StagedKey returns the key under which a change to key is staged.
+func StagedKey(key []byte) []byte {
+	return append(append(make([]byte, 0, 1+len(key)), tagStaged), key...)
+}
+
+// UnstagedKey returns the key a staged change's key changes, sharing its
+// bytes.
+func UnstagedKey(staged []byte) ([]byte, error) {
+	if len(staged) < 2 || staged[0] != tagStaged {
+		return nil, errShort
+	}
+	return staged[1:], nil
+}
 
 // SnapshotVersionKey holds the version of cluster c's last exported
 // snapshot.

@@ -91,6 +91,9 @@ func TestTablesHaveDistinctTags(t *testing.T) {
 		"owner key":         OwnerKeyKey(ws, ky),
 		"cluster key":       ClusterKeyKey(cl, ky),
 		"meta":              MetaKey,
+		"agent state":       AgentStateKey,
+		"staged":            StagedKey(MetaKey),
+		"staged live":       StagedLiveKey,
 	}
 	seen := map[byte]string{}
 	for name, k := range tables {
