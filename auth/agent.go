@@ -506,9 +506,8 @@ func snapshotRecords(snap *snapshot.Snapshot) []record.KV {
 	}
 	for _, cr := range snap.Credentials {
 		out = append(out, record.KV{Key: record.ClusterCredentialKey(snap.Cluster, cr.ID), Value: []byte{}})
-		rec, _ := record.DecodeCredential(cr.ID, cr.Record) // checked by snapshot.Decode
 		idb := cr.ID.Bytes()
-		logins = append(logins, record.KV{Key: record.LoginKey(snap.Cluster, rec.Username), Value: idb[:]})
+		logins = append(logins, record.KV{Key: record.LoginKey(snap.Cluster, cr.Username), Value: idb[:]})
 	}
 	sortKV(logins)
 	return append(out, logins...)

@@ -42,6 +42,9 @@ type Snapshot struct {
 type Credential struct {
 	ID     keys.CredentialID
 	Record []byte
+	// Username is the username Record holds, filled in by the check that
+	// Encode and Decode make (Encode ignores what it held).
+	Username string
 }
 
 // Bounds. A snapshot larger than MaxSize, or with more than MaxEntries agent
@@ -510,6 +513,7 @@ func checkCredentials(s *Snapshot) (reason, bool) {
 			return rCredUsername, false
 		}
 		usernames[rec.Username] = struct{}{}
+		c.Username = rec.Username
 	}
 	return 0, true
 }
