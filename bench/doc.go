@@ -1,6 +1,13 @@
 // Package bench holds streamauth's benchmarks. It has no code of its own:
-// everything is in its _test.go files, and go test ./bench without -bench
-// runs nothing (and builds no fixture).
+// everything is in its _test.go files, and go test without -bench runs
+// nothing (and builds no fixture).
+//
+// It is a Go module of its own, github.com/streamauth/streamauth/bench
+// (bench/go.mod, which replaces the library with the parent directory), so
+// that the dependencies only benchmarks need never appear in the library's
+// go.mod. Run go test from inside bench/; the root module's go test ./...
+// does not cover it. Being under the library's path, it may import the
+// library's internal packages, as it does internal/record.
 //
 // # Fixtures
 //
@@ -123,16 +130,16 @@
 // # Running
 //
 // bench/run.sh runs the suite and summarizes it with benchstat; see its
-// comments. By hand, from the module root:
+// comments. By hand, from the bench directory:
 //
-//	go test ./bench -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
+//	go test -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
 //	benchstat new.txt
 //
 // where benchstat is golang.org/x/perf/cmd/benchstat; without it installed,
 // run it as go run golang.org/x/perf/cmd/benchstat@latest new.txt (never
-// add golang.org/x/perf to go.mod). To compare with a baseline, save the
-// baseline's output as old.txt the same way and run benchstat old.txt
-// new.txt. Select a subset with -bench, whose pattern is matched level by
+// add golang.org/x/perf to either go.mod). To compare with a baseline,
+// save the baseline's output as old.txt the same way and run benchstat
+// old.txt new.txt. Select a subset with -bench, whose pattern is matched level by
 // level (split at each / outside parentheses): -bench='Authenticate$/mem/1k'
 // runs one backend and size of one benchmark, -bench='/pebble' the pebble
 // sub-benchmarks of every benchmark that has a backend level,
