@@ -1,6 +1,14 @@
 // Package bench holds streamauth's benchmarks. It has no code of its own:
-// everything is in its _test.go files, and go test ./bench without -bench
-// runs nothing (and builds no fixture).
+// everything is in its _test.go files, and go test without -bench runs
+// nothing (and builds no fixture).
+//
+// It is a Go module of its own, github.com/streamauth/streamauth/bench
+// (bench/go.mod, which replaces the library with the parent directory), so
+// that the dependencies only benchmarks need, the peers of the "Peers"
+// section among them, never appear in the library's go.mod. Run go test
+// from inside bench/; the root module's go test ./... does not cover it.
+// Being under the library's path, it may import the library's internal
+// packages, as it does internal/record.
 //
 // # Fixtures
 //
@@ -92,6 +100,45 @@
 //     call with its context and lock, the record's checksum and checks, the
 //     constant-time comparison of the full digest, building the Principal)
 //     is the ratio BenchmarkAuthenticate/mem/<n>/hit ÷ BenchmarkFloor/<n>.
+//   - BenchmarkAuthorize/{api,agent}: our authorization decisions, over
+//     the authorization fixture (authorize_test.go): a memory store with
+//     one account of 40 workspaces, each with 2 BYOC clusters (and their 2
+//     agent keys) and 18 application keys, built through the engine's API,
+//     default options. api is Engine.Authorize of an application key's
+//     Principal on a Target of a cluster of its own workspace (one store
+//     read, of the cluster record); agent is Engine.AuthorizeAgent of a
+//     cluster's agent key on that cluster (the same read). Both cycle
+//     through 16 allowed questions, about 16 workspaces spread evenly over
+//     the 40, by a different key each; the principals come from
+//     Authenticate before the timer. A whole API call is Authenticate
+//     plus this.
+//   - BenchmarkPeerCasbin/{enforcer,cached}: the question of
+//     BenchmarkAuthorize/api asked of casbin (see Peers), over the same
+//     fixture written as a casbin policy, the same 16 questions in the
+//     same order. enforcer evaluates the model's matcher against the
+//     policy lines in order at every call, up to the first that allows
+//     (hence questions spread over all the workspaces, not the first
+//     few); cached answers from CachedEnforcer's cache, which every
+//     question is in after one round before the timer: the best case of a
+//     cache, where ours has none. Both are given the
+//     decision's inputs as strings, while ours reads the cluster record
+//     from the store: the comparison favours the peer.
+//   - BenchmarkPeerBcrypt/cost10 and BenchmarkPeerPBKDF2/django: the key
+//     check of API-key schemes that store a slow hash of each key (see
+//     Peers), to compare with BenchmarkAuthenticate/mem/1k/hit. The peer
+//     is handed the stored hash of the presented key (its lookup by key id
+//     is not timed) and only checks the secret against it; ours does the
+//     whole lookup. The secrets are ours (68 characters); each benchmark
+//     cycles through 4 keys.
+//   - BenchmarkPeerSCRAM/xdg/<mechanism>: github.com/xdg-go/scram's server
+//     side of one whole exchange, next to ours in BenchmarkSCRAMServer/cp/
+//     <mechanism>: the same hand-built client, the same credential (ours,
+//     so the same salt and 4096 iterations, checked before the timer), the
+//     same store reads (login entry and credential record at client-first,
+//     decoded with our decoder, and the credential record again after the
+//     proof, as ours does to refuse an exchange that outlived a delete).
+//     xdg's server is built once, as its documentation advises; ours makes
+//     its server in StartSCRAM, inside the timer.
 //   - BenchmarkCommitSynced/{pebble,badger}: one CreateApplicationKey (one
 //     guarded Commit) per iteration on a new store opened with the default
 //     options, which sync every Commit: the latency of a durable write
@@ -120,19 +167,53 @@
 //     and after authenticating every key once (cache-B/key: the read
 //     cache). Both are about 0 until the cache and the index exist.
 //
+// # Peers
+//
+// What the peer benchmarks compare against, with which parameters, and the
+// ratios the project holds itself to (the peer's ns/op ÷ ours, from the
+// benchmark names below, which are kept stable for that reason):
+//
+//   - bcrypt per key: golang.org/x/crypto/bcrypt (the version
+//     bench/go.mod requires), cost 10 (bcrypt.DefaultCost),
+//     CompareHashAndPassword of the secret against its key's stored
+//     hash. Target: BenchmarkPeerBcrypt/cost10 ÷
+//     BenchmarkAuthenticate/mem/1k/hit ≥ 100,000.
+//   - djangorestframework-api-key before 3.0: Django's
+//     PBKDF2PasswordHasher, which it used until its 3.0.0 (2023), as
+//     PBKDF2-HMAC-SHA256 from the standard library, 150,000 iterations
+//     (Django 2.2's count; peers_test.go says why), a 12-character salt
+//     and 32 bytes compared with crypto/subtle. No target of its own: it
+//     shows the other common slow hash at bcrypt's order of cost.
+//   - casbin: github.com/casbin/casbin/v2 v2.135.0, RBAC with domains
+//     (r = sub, dom, obj, act; p = sub, dom, obj, act; g = _, _, _;
+//     matcher g(r.sub, p.sub, r.dom) && r.dom == p.dom &&
+//     keyMatch(r.obj, p.obj) && r.act == p.act), 240 p lines (per
+//     workspace: the application role may read and write the workspace and
+//     /workspaces/<id>/clusters/*; each cluster's agent role may act as its
+//     agent) and 800 g lines (each key's role in its workspace), 1,040 in
+//     all, added in memory with AddPolicies and AddGroupingPolicies, no
+//     adapter. Targets: BenchmarkPeerCasbin/enforcer ÷
+//     BenchmarkAuthorize/api ≥ 1,000, BenchmarkPeerCasbin/cached ÷
+//     BenchmarkAuthorize/api > 1, and BenchmarkAuthorize/{api,agent} at
+//     0 allocs/op.
+//   - SCRAM: github.com/xdg-go/scram v1.4.0's server (the same module the
+//     SASL benchmarks use as a client), SCRAM-SHA-256 and SCRAM-SHA-512 at
+//     the iteration count of our credentials (4096). No target is set:
+//     it is there to read our server's figure against a widely used one.
+//
 // # Running
 //
 // bench/run.sh runs the suite and summarizes it with benchstat; see its
-// comments. By hand, from the module root:
+// comments. By hand, from the bench directory:
 //
-//	go test ./bench -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
+//	go test -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
 //	benchstat new.txt
 //
 // where benchstat is golang.org/x/perf/cmd/benchstat; without it installed,
 // run it as go run golang.org/x/perf/cmd/benchstat@latest new.txt (never
-// add golang.org/x/perf to go.mod). To compare with a baseline, save the
-// baseline's output as old.txt the same way and run benchstat old.txt
-// new.txt. Select a subset with -bench, whose pattern is matched level by
+// add golang.org/x/perf to either go.mod). To compare with a baseline,
+// save the baseline's output as old.txt the same way and run benchstat
+// old.txt new.txt. Select a subset with -bench, whose pattern is matched level by
 // level (split at each / outside parentheses): -bench='Authenticate$/mem/1k'
 // runs one backend and size of one benchmark, -bench='/pebble' the pebble
 // sub-benchmarks of every benchmark that has a backend level,
@@ -145,7 +226,9 @@
 // with other work: about 3 to build the fixtures (each is built once per
 // process, whatever -count) and 9 to run the benchmarks, which each further
 // -count adds again (a new 1M memory-store build for BenchmarkMemoryPerKey
-// included); about an hour at run.sh's default -count=6.
+// included); about an hour at run.sh's default -count=6. The peer
+// benchmarks, among them, take about 20 s per -count (bcrypt and PBKDF2
+// cost tens of milliseconds per iteration).
 //
 // The fixtures of every backend selected share one process, and so one Go
 // heap: a benchmark that allocates (the durable backends' Gets do) pays

@@ -22,9 +22,11 @@
 # The raw output goes to bench/last.txt (ignored by git), so that a later run
 # can be compared with: benchstat old.txt bench/last.txt
 set -euo pipefail
-cd "$(dirname "$0")/.."
-raw=bench/last.txt
-go test ./bench -run='^$' -bench="${BENCH:-.}" -benchmem -count="${COUNT:-6}" \
+# bench is a module of its own (bench/go.mod), so the suite runs from inside
+# it.
+cd "$(dirname "$0")"
+raw=last.txt
+go test . -run='^$' -bench="${BENCH:-.}" -benchmem -count="${COUNT:-6}" \
 	-benchtime="${BENCHTIME:-1s}" -timeout="${TIMEOUT:-180m}" | tee "$raw"
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(go version | cut -d' ' -f3-)"
