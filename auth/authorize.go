@@ -43,7 +43,7 @@ func (e *Engine) Authorize(ctx context.Context, p Principal, t Target) error {
 	account, ws := t.Account, t.Workspace
 	switch {
 	case !t.Cluster.IsZero():
-		c, _, err := e.readCluster(ctx, t.Cluster)
+		c, err := e.readClusterScope(ctx, t.Cluster)
 		if isAuthNotFound(err) {
 			return errNoResource
 		} else if err != nil {
@@ -51,7 +51,7 @@ func (e *Engine) Authorize(ctx context.Context, p Principal, t Target) error {
 		}
 		account, ws = c.Account, c.Workspace
 	case !t.Workspace.IsZero():
-		w, _, err := e.readWorkspace(ctx, t.Workspace)
+		w, err := e.readWorkspaceScope(ctx, t.Workspace)
 		if isAuthNotFound(err) {
 			return errNoResource
 		} else if err != nil {
@@ -86,7 +86,7 @@ func (e *Engine) AuthorizeAgent(ctx context.Context, p Principal, c keys.Cluster
 	if p.Kind != KindAgent {
 		return errNotAgent
 	}
-	rec, _, err := e.readCluster(ctx, c)
+	rec, err := e.readClusterScope(ctx, c)
 	if isAuthNotFound(err) {
 		return errNoResource
 	} else if err != nil {

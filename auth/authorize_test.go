@@ -297,3 +297,33 @@ func otherHexDigit(c byte) byte {
 	}
 	return '0'
 }
+
+// TestAuthorizeAllocs: an allowed authorization, of the public API on a
+// cluster and on a workspace and of an agent on its cluster, allocates
+// nothing (the cluster's name is not decoded, the store key is pooled).
+func TestAuthorizeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	w := newWorld(t)
+	principal := func(name string) Principal {
+		p, err := w.e.Authenticate(w.ctx, w.keys[name].Secret.Reveal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	app1, agent := principal("app1"), principal("agentC1")
+	for name, call := range map[string]func() error{
+		"Authorize(cluster)":   func() error { return w.e.Authorize(w.ctx, app1, w.targets["c1"]) },
+		"Authorize(workspace)": func() error { return w.e.Authorize(w.ctx, app1, w.targets["W1"]) },
+		"AuthorizeAgent":       func() error { return w.e.AuthorizeAgent(w.ctx, agent, w.clusters["c1"]) },
+	} {
+		if err := call(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = call() }); n != 0 {
+			t.Errorf("%s allocates %v times, want 0", name, n)
+		}
+	}
+}

@@ -80,6 +80,7 @@ type Engine struct {
 	now         func() time.Time
 	maxAttempts int
 	hashKeys    sync.Pool // of *[1 + keys.PrefixSize]byte
+	keyBufs     sync.Pool // of *[1 + keys.UUIDSize]byte: record keys of one id
 	hot         *hotKeys  // index and cache of live keys; nil if neither
 	passwords   *passwords
 	remembered  *remembered // successful PLAIN checks; nil if not kept
@@ -106,6 +107,7 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 		e.maxAttempts = 16
 	}
 	e.hashKeys.New = func() any { return new([1 + keys.PrefixSize]byte) }
+	e.keyBufs.New = func() any { return new([1 + keys.UUIDSize]byte) }
 	if e.passwords, err = newPasswords(opts.PasswordHash, opts.SCRAMIterations, opts.MaxPasswordChecks, opts.PasswordCheckWait); err != nil {
 		return nil, err
 	}

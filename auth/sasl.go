@@ -51,7 +51,7 @@ var (
 // connection: may it proceed without SASL? Only on a cluster whose SASL
 // policy is off (the BYOC default; never serverless).
 func (e *Engine) AllowUnauthenticated(ctx context.Context, cl keys.ClusterID) (bool, error) {
-	c, _, err := e.readCluster(ctx, cl)
+	c, err := e.readClusterScope(ctx, cl)
 	if err != nil {
 		return false, err
 	}

@@ -123,6 +123,21 @@ func (e *Engine) readAccount(ctx context.Context, id keys.AccountID) (record.Acc
 	return rec, raw, err
 }
 
+// readWorkspaceScope reads what an authorization needs of workspace id:
+// the record without its name, with no allocation.
+func (e *Engine) readWorkspaceScope(ctx context.Context, id keys.WorkspaceID) (record.Workspace, error) {
+	if id.IsZero() {
+		return record.Workspace{}, invalid("no workspace id", nil)
+	}
+	kb := e.keyBufs.Get().(*[1 + keys.UUIDSize]byte)
+	raw, err := e.get(ctx, record.WorkspaceKeyTo(kb, id), "workspace")
+	e.keyBufs.Put(kb)
+	if err != nil {
+		return record.Workspace{}, err
+	}
+	return record.DecodeWorkspaceScope(id, raw)
+}
+
 func (e *Engine) readWorkspace(ctx context.Context, id keys.WorkspaceID) (record.Workspace, []byte, error) {
 	if id.IsZero() {
 		return record.Workspace{}, nil, invalid("no workspace id", nil)

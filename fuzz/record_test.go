@@ -146,6 +146,12 @@ func FuzzDecodeWorkspace(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
 		in := recordInput(b, reseal)
 		w, err := record.DecodeWorkspace(recordWorkspaceID, in)
+		scope, serr := record.DecodeWorkspaceScope(recordWorkspaceID, in)
+		full := w
+		full.Name = ""
+		if (err == nil) != (serr == nil) || scope != full {
+			t.Fatalf("DecodeWorkspaceScope = %+v, %v; DecodeWorkspace = %+v, %v", scope, serr, w, err)
+		}
 		if err != nil {
 			recordCheckRefusal(t, in, err)
 			return
@@ -173,6 +179,12 @@ func FuzzDecodeCluster(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
 		in := recordInput(b, reseal)
 		c, err := record.DecodeCluster(recordClusterID, in)
+		scope, serr := record.DecodeClusterScope(recordClusterID, in)
+		full := c
+		full.Name = ""
+		if (err == nil) != (serr == nil) || scope != full {
+			t.Fatalf("DecodeClusterScope = %+v, %v; DecodeCluster = %+v, %v", scope, serr, c, err)
+		}
 		if err != nil {
 			recordCheckRefusal(t, in, err)
 			return

@@ -100,6 +100,22 @@ func key1(tag byte, a id) []byte {
 	return append(append(b, tag), ab[:]...)
 }
 
+// ClusterKeyTo and WorkspaceKeyTo build ClusterKey and WorkspaceKey in dst,
+// with no allocation.
+func ClusterKeyTo(dst *[1 + keys.UUIDSize]byte, c keys.ClusterID) []byte {
+	return key1To(dst, tagCluster, c)
+}
+func WorkspaceKeyTo(dst *[1 + keys.UUIDSize]byte, w keys.WorkspaceID) []byte {
+	return key1To(dst, tagWorkspace, w)
+}
+
+func key1To(dst *[1 + keys.UUIDSize]byte, tag byte, a id) []byte {
+	dst[0] = tag
+	ab := a.Bytes()
+	copy(dst[1:], ab[:])
+	return dst[:]
+}
+
 // keyName is a key of a tag, an id and a name.
 func keyName(tag byte, a id, name string) []byte {
 	ab := a.Bytes()

@@ -56,6 +56,17 @@ func AppendWorkspace(b []byte, w *Workspace) []byte {
 
 // DecodeWorkspace decodes a workspace record; id comes from its store key.
 func DecodeWorkspace(id keys.WorkspaceID, b []byte) (Workspace, error) {
+	return decodeWorkspace(id, b, true)
+}
+
+// DecodeWorkspaceScope decodes and checks a workspace record as
+// DecodeWorkspace does, but leaves Name empty: what an authorization
+// reads, with no allocation.
+func DecodeWorkspaceScope(id keys.WorkspaceID, b []byte) (Workspace, error) {
+	return decodeWorkspace(id, b, false)
+}
+
+func decodeWorkspace(id keys.WorkspaceID, b []byte, withName bool) (Workspace, error) {
 	body, err := open(b, workspaceFixed)
 	if err != nil {
 		return Workspace{}, err
@@ -64,7 +75,10 @@ func DecodeWorkspace(id keys.WorkspaceID, b []byte) (Workspace, error) {
 	if err != nil {
 		return Workspace{}, err
 	}
-	w := Workspace{ID: id, Created: int64At(body, 1+keys.UUIDSize), Name: string(name)}
+	w := Workspace{ID: id, Created: int64At(body, 1+keys.UUIDSize)}
+	if withName {
+		w.Name = string(name)
+	}
 	if err := idAt(&w.Account, body, 1); err != nil {
 		return Workspace{}, err
 	}
@@ -104,6 +118,17 @@ func AppendCluster(b []byte, c *Cluster) []byte {
 
 // DecodeCluster decodes a cluster record; id comes from its store key.
 func DecodeCluster(id keys.ClusterID, b []byte) (Cluster, error) {
+	return decodeCluster(id, b, true)
+}
+
+// DecodeClusterScope decodes and checks a cluster record as DecodeCluster
+// does, but leaves Name empty: what an authorization reads, with no
+// allocation.
+func DecodeClusterScope(id keys.ClusterID, b []byte) (Cluster, error) {
+	return decodeCluster(id, b, false)
+}
+
+func decodeCluster(id keys.ClusterID, b []byte, withName bool) (Cluster, error) {
 	body, err := open(b, clusterFixed)
 	if err != nil {
 		return Cluster{}, err
@@ -119,7 +144,9 @@ func DecodeCluster(id keys.ClusterID, b []byte) (Cluster, error) {
 		SASL:    body[2],
 		Created: int64At(body, off),
 		Gen:     uint64(int64At(body, off+8)),
-		Name:    string(name),
+	}
+	if withName {
+		c.Name = string(name)
 	}
 	if err := idAt(&c.Account, body, 3); err != nil {
 		return Cluster{}, err
