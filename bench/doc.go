@@ -132,10 +132,48 @@
 //
 // # Running
 //
-// bench/run.sh runs the suite and summarizes it with benchstat; see its
-// comments. By hand, from the module root:
+// bench/run.sh runs the suite, summarizes it with benchstat and writes the
+// report; see its comments. It runs, from bench/, two go test processes:
+// every selected benchmark but the parallel ones (whose names end in
+// Parallel) at go test's default GOMAXPROCS, then the selected parallel
+// ones with -cpu=1,2, with -benchmem and -count=6 (COUNT; benchstat needs 6
+// runs for a confidence interval). Its knobs are the environment variables
+// BENCH (the -bench pattern), COUNT, BENCHTIME, TIMEOUT and CPUS (the
+// parallel benchmarks' -cpu). It keeps the raw output in bench/last.txt
+// (ignored by git), prints benchstat's summary, and writes bench/results.md
+// with bench/report: the machine (cores, CPU model, Go version, date) and
+// the exact commands at the top; one table per benchmark (its
+// sub-benchmarks as rows, ns/op, B/op, allocs/op and any other unit it
+// reports as columns, each the median of the runs ± the 95% confidence
+// interval of the median as benchstat computes it, a GOMAXPROCS column
+// where it ran at several); then the targets the project commits to, each
+// with its measured value, goal and pass or FAIL:
 //
-//	go test ./bench -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
+//   - PeerBcrypt/cost10 ÷ Authenticate/mem/1k/hit ≥ 100,000;
+//   - PeerCasbin/enforcer ÷ Authorize/api ≥ 1,000, PeerCasbin/cached ÷
+//     Authorize/api > 1, and 0 allocs/op in every run of Authorize/api and
+//     Authorize/agent;
+//   - Authenticate/mem/<n>/hit ÷ Floor/<n> ≤ 1.3 for each n;
+//   - for each n, AuthenticateParallel/mem/<n>/hit and
+//     AuthenticateCacheParallel/{pebble,badger}/<n>/hit/cached: ns/op at
+//     GOMAXPROCS 1 ÷ ns/op at GOMAXPROCS 2 ≥ 1.8.
+//
+// A ratio divides the medians of ns/op; the two sides of a ratio that
+// names no GOMAXPROCS are read at the largest GOMAXPROCS both ran at. A
+// target whose benchmarks the run did not select is "not measured". The
+// report reads go test's raw output itself, not benchstat's, and uses the
+// standard library only; to report on a raw output by hand, from bench/:
+//
+//	go run ./report -o results.md last.txt
+//
+// bench/results.md is committed by whoever runs the full suite, on a quiet
+// machine; a run of a subset or at a lower COUNT is for looking, not for
+// committing.
+//
+// By hand, from the module root:
+//
+//	go test ./bench -run='^$' -bench=. -skip='Parallel$' -benchmem -count=6 -timeout=180m | tee new.txt
+//	go test ./bench -run='^$' -bench='Parallel$' -cpu=1,2 -benchmem -count=6 -timeout=180m | tee -a new.txt
 //	benchstat new.txt
 //
 // where benchstat is golang.org/x/perf/cmd/benchstat; without it installed,
@@ -143,19 +181,25 @@
 // add golang.org/x/perf to go.mod). To compare with a baseline, save the
 // baseline's output as old.txt the same way and run benchstat old.txt
 // new.txt. Select a subset with -bench, whose pattern is matched level by
-// level (split at each / outside parentheses): -bench='Authenticate$/mem/1k'
-// runs one backend and size of one benchmark, -bench='/pebble' the pebble
+// level (split at each / outside parentheses; a | outside parentheses
+// separates whole patterns): -bench='Authenticate$/mem/1k' runs one
+// backend and size of one benchmark, -bench='/pebble' the pebble
 // sub-benchmarks of every benchmark that has a backend level,
 // -bench='/(mem|badger)/1k' two backends at 1k, and
-// -bench='Floor|Authenticate$/mem/1M/hit' a comparison. Only the fixtures
-// the selected benchmarks need are built. Figures from a machine shared with
-// other work are noisy: compare runs made on the same quiet machine.
+// -bench='Floor|Authenticate$/mem/1M/hit' a comparison (every size of the
+// floor, one case of Authenticate). Only the fixtures the selected
+// benchmarks need are built. Figures from a machine shared with other work
+// are noisy: compare runs made on the same quiet machine.
 //
-// The full suite at -count=1 took 13 minutes on a 2-core machine shared
+// Before the 100k size and the parallel miss, malformed and cached cases,
+// the full suite at -count=1 took 13 minutes on a 2-core machine shared
 // with other work: about 3 to build the fixtures (each is built once per
 // process, whatever -count) and 9 to run the benchmarks, which each further
 // -count adds again (a new 1M memory-store build for BenchmarkMemoryPerKey
-// included); about an hour at run.sh's default -count=6.
+// included). The matrix now has about twice as many timed benchmarks, the
+// parallel ones at two GOMAXPROCS, and run.sh's second process builds its
+// fixtures again: expect about 25 minutes at -count=1 and two hours at
+// run.sh's default -count=6 (an estimate, not a measurement).
 //
 // The fixtures of every backend selected share one process, and so one Go
 // heap: a benchmark that allocates (the durable backends' Gets do) pays
