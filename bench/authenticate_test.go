@@ -71,21 +71,30 @@ func forEachCase(b *testing.B, fn func(b *testing.B, f *fixture, c authCase)) {
 	}
 }
 
-// benchAuthCase runs case c against the engine of variant v over f.
+// benchAuthCase runs case c against the engine of variant v over f, on
+// one goroutine.
 func benchAuthCase(b *testing.B, f *fixture, c authCase, v variant) {
 	e := f.engine(b, v)
+	secrets, refuse := caseSecrets(b, e, f, c)
+	benchAuthenticate(b, e, secrets, refuse)
+}
+
+// caseSecrets returns the secrets case c cycles through over f, and
+// whether Authenticate must refuse them. The miss and malformed secrets
+// are checked against e first, before any timer starts.
+func caseSecrets(b *testing.B, e *auth.Engine, f *fixture, c authCase) (secrets []string, refuse bool) {
+	b.Helper()
 	switch c {
-	case caseHit:
-		benchAuthenticate(b, e, f.secrets, false)
 	case caseMiss:
-		secrets := missSecrets()
+		secrets = missSecrets()
 		checkMiss(b, e, secrets)
-		benchAuthenticate(b, e, secrets, true)
+		return secrets, true
 	case caseMalformed:
-		secrets := malformedSecrets()
+		secrets = malformedSecrets()
 		checkMalformed(b, e, secrets)
-		benchAuthenticate(b, e, secrets, true)
+		return secrets, true
 	}
+	return f.secrets, false
 }
 
 // benchAuthenticate authenticates b.N secrets, cycling through secrets, and
@@ -146,35 +155,62 @@ func BenchmarkStoreGet(b *testing.B) {
 	}
 }
 
-// BenchmarkAuthenticateParallel measures Engine.Authenticate of issued
-// secrets, with the default engine options, from GOMAXPROCS goroutines
-// (scale with -cpu), to show contention on the store's read path.
+// BenchmarkAuthenticateParallel measures the cases of
+// BenchmarkAuthenticate, with the default engine options, from GOMAXPROCS
+// goroutines (scale with -cpu; bench/run.sh runs it with -cpu=1,2), to
+// show contention on the engine's and the store's read paths:
+// BenchmarkAuthenticateParallel/<backend>/<n>/{hit,miss,malformed}. ns/op
+// is the wall time per Authenticate of all goroutines together, so its
+// figure at -cpu=1 divided by its figure at -cpu=2 is how much the second
+// core adds to the throughput.
 func BenchmarkAuthenticateParallel(b *testing.B) {
-	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			for _, sz := range sizes {
-				b.Run(sz.name, func(b *testing.B) {
-					b.Run("hit", func(b *testing.B) {
-						f := fixtureFor(b, be, sz.n)
-						benchAuthenticateParallel(b, f.engine(b, variantDefault), f.secrets)
-					})
-				})
-			}
-		})
-	}
+	forEachCase(b, func(b *testing.B, f *fixture, c authCase) {
+		benchAuthCaseParallel(b, f, c, variantDefault)
+	})
 }
 
-func benchAuthenticateParallel(b *testing.B, e *auth.Engine, secrets []string) {
+// BenchmarkAuthenticateCacheParallel is BenchmarkAuthenticateCache from
+// GOMAXPROCS goroutines, as BenchmarkAuthenticateParallel is
+// BenchmarkAuthenticate: BenchmarkAuthenticateCacheParallel/<backend>/<n>/
+// <case>/{cached,uncached}. The cached variant shows how the read cache
+// scales with cores; the uncached one how the store's own read path does.
+func BenchmarkAuthenticateCacheParallel(b *testing.B) {
+	forEachCase(b, func(b *testing.B, f *fixture, c authCase) {
+		for _, v := range cacheVariants {
+			b.Run(v.String(), func(b *testing.B) {
+				benchAuthCaseParallel(b, f, c, v)
+			})
+		}
+	})
+}
+
+// benchAuthCaseParallel runs case c against the engine of variant v over
+// f, from GOMAXPROCS goroutines.
+func benchAuthCaseParallel(b *testing.B, f *fixture, c authCase, v variant) {
+	e := f.engine(b, v)
+	secrets, refuse := caseSecrets(b, e, f, c)
+	benchAuthenticateParallel(b, e, secrets, refuse)
+}
+
+// benchAuthenticateParallel is benchAuthenticate from GOMAXPROCS
+// goroutines, each starting at its own place in the cycle; a goroutine
+// that sees an unexpected outcome reports it and stops.
+func benchAuthenticateParallel(b *testing.B, e *auth.Engine, secrets []string, refuse bool) {
 	ctx := context.Background()
 	var goroutines atomic.Uint64
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		// Start each goroutine at its own place in the cycle.
 		j := int(goroutines.Add(1)-1) * 7919 % len(secrets)
 		for pb.Next() {
-			if _, err := e.Authenticate(ctx, secrets[j]); err != nil {
-				// Fatal may only be called from the benchmark's goroutine.
+			_, err := e.Authenticate(ctx, secrets[j])
+			// Fatal may only be called from the benchmark's goroutine.
+			if refuse {
+				if !errors.Is(err, auth.ErrUnauthenticated) {
+					b.Errorf("secret %d: Authenticate = %v, want ErrUnauthenticated", j, err)
+					return
+				}
+			} else if err != nil {
 				b.Errorf("secret %d: Authenticate = %v, want success", j, err)
 				return
 			}

@@ -15,7 +15,7 @@
 // The benchmarks run over every backend in the table in setup_test.go:
 // "mem" (memstore), "pebble" (pebblestore) and "badger" (badgerstore); a new
 // backend is one more entry there. A fixture is one account, one workspace
-// and n application keys (n = 1k or 1M; 100k too for BenchmarkOpen),
+// and n application keys (n = 1k, 100k or 1M: the sizes of setup_test.go),
 // created through the engine's public API (CreateApplicationKey, from
 // several goroutines at once). Each fixture is built once per process, on
 // first use, and shared by every benchmark and every -count run that needs
@@ -35,7 +35,8 @@
 // again: that is the store the read benchmarks use. On the 2-core machine
 // of the README, with other work running, a 1M fixture takes about 15 s on
 // mem and about a minute on pebble and on badger (plus a few seconds to
-// settle); 1k and 100k take milliseconds and a few seconds.
+// settle); 100k about 3 s on mem and 10 s on pebble (plus 3 s to settle);
+// 1k milliseconds.
 //
 // # Engine variants
 //
@@ -76,9 +77,17 @@
 //     digests, in the same order), nothing else. The engine's overhead over
 //     its store is BenchmarkAuthenticateCache/<backend>/<n>/hit/uncached ÷
 //     BenchmarkStoreGet/<backend>/<n> (the target: at most 1.5).
-//   - BenchmarkAuthenticateParallel/<backend>/<n>/hit: the hit case with
-//     the default options from GOMAXPROCS goroutines (vary with -cpu), to
-//     expose contention on the store's read path.
+//   - BenchmarkAuthenticateParallel/<backend>/<n>/{hit,miss,malformed}:
+//     the cases of BenchmarkAuthenticate with the default options from
+//     GOMAXPROCS goroutines (b.RunParallel; vary with -cpu, which run.sh
+//     sets to 1,2), to expose contention on the engine's and the store's
+//     read paths. ns/op is wall time per Authenticate of all the goroutines
+//     together, so the figure at -cpu=1 divided by the one at -cpu=2 (go
+//     test names them .../hit and .../hit-2) is the throughput two cores
+//     give over one: the target is at least 1.8 on the memory path.
+//   - BenchmarkAuthenticateCacheParallel/<backend>/<n>/<case>/{cached,uncached}:
+//     BenchmarkAuthenticateCache from GOMAXPROCS goroutines, likewise; the
+//     cached hit over pebble and badger has the same 1.8 target.
 //   - BenchmarkPlain/{cp,agent}/{remembered,first}, BenchmarkSCRAM/<mechanism>,
 //     BenchmarkSCRAMServer/{cp,agent}/<mechanism> (the same exchange with a
 //     hand-built client of one HMAC, so that the figure is the server's;
@@ -99,7 +108,8 @@
 //     Authenticate adds to it (prefix and checksum check, a store interface
 //     call with its context and lock, the record's checksum and checks, the
 //     constant-time comparison of the full digest, building the Principal)
-//     is the ratio BenchmarkAuthenticate/mem/<n>/hit ÷ BenchmarkFloor/<n>.
+//     is the ratio BenchmarkAuthenticate/mem/<n>/hit ÷ BenchmarkFloor/<n>
+//     (the target: at most 1.3), for each size.
 //   - BenchmarkAuthorize/{api,agent}: our authorization decisions, over
 //     the authorization fixture (authorize_test.go): a memory store with
 //     one account of 40 workspaces, each with 2 BYOC clusters (and their 2
@@ -148,7 +158,7 @@
 //     the default options, which builds the index once there is one), and
 //     close it, per iteration. The files are in the page cache: this is a
 //     warm open.
-//   - BenchmarkDiskPerKey/{pebble,badger}/{1k,1M}: not a timed benchmark.
+//   - BenchmarkDiskPerKey/{pebble,badger}/{1k,100k,1M}: not a timed benchmark.
 //     The size of the fixture's directory (the sum of its files' sizes)
 //     once built, settled and closed, per key: disk-B/key. The 1k figure is
 //     mostly the backend's fixed files.
@@ -203,30 +213,74 @@
 //
 // # Running
 //
-// bench/run.sh runs the suite and summarizes it with benchstat; see its
-// comments. By hand, from the bench directory:
+// bench/run.sh runs the suite, summarizes it with benchstat and writes the
+// report; see its comments. It runs, from bench/, two go test processes:
+// every selected benchmark but the parallel ones (whose names end in
+// Parallel) at go test's default GOMAXPROCS, then the selected parallel
+// ones with -cpu=1,2, with -benchmem and -count=6 (COUNT; benchstat needs 6
+// runs for a confidence interval). Its knobs are the environment variables
+// BENCH (the -bench pattern), COUNT, BENCHTIME, TIMEOUT and CPUS (the
+// parallel benchmarks' -cpu). It keeps the raw output in bench/last.txt
+// (ignored by git), prints benchstat's summary, and writes bench/results.md
+// with bench/report: the machine (cores, CPU model, Go version, date) and
+// the exact commands at the top; one table per benchmark (its
+// sub-benchmarks as rows, ns/op, B/op, allocs/op and any other unit it
+// reports as columns, each the median of the runs ± the 95% confidence
+// interval of the median as benchstat computes it, a GOMAXPROCS column
+// where it ran at several); then the targets the project commits to, each
+// with its measured value, goal and pass or FAIL:
 //
-//	go test -run='^$' -bench=. -benchmem -count=6 -timeout=120m | tee new.txt
+//   - PeerBcrypt/cost10 ÷ Authenticate/mem/1k/hit ≥ 100,000;
+//   - PeerCasbin/enforcer ÷ Authorize/api ≥ 1,000, PeerCasbin/cached ÷
+//     Authorize/api > 1, and 0 allocs/op in every run of Authorize/api and
+//     Authorize/agent;
+//   - Authenticate/mem/<n>/hit ÷ Floor/<n> ≤ 1.3 for each n;
+//   - for each n, AuthenticateParallel/mem/<n>/hit and
+//     AuthenticateCacheParallel/{pebble,badger}/<n>/hit/cached: ns/op at
+//     GOMAXPROCS 1 ÷ ns/op at GOMAXPROCS 2 ≥ 1.8.
+//
+// A ratio divides the medians of ns/op; the two sides of a ratio that
+// names no GOMAXPROCS are read at the largest GOMAXPROCS both ran at. A
+// target whose benchmarks the run did not select is "not measured". The
+// report reads go test's raw output itself, not benchstat's, and uses the
+// standard library only; to report on a raw output by hand, from bench/:
+//
+//	go run ./report -o results.md last.txt
+//
+// bench/results.md is committed by whoever runs the full suite, on a quiet
+// machine; a run of a subset or at a lower COUNT is for looking, not for
+// committing.
+//
+// By hand, from the bench directory (a module of its own):
+//
+//	go test -run='^$' -bench=. -skip='Parallel$' -benchmem -count=6 -timeout=180m | tee new.txt
+//	go test -run='^$' -bench='Parallel$' -cpu=1,2 -benchmem -count=6 -timeout=180m | tee -a new.txt
 //	benchstat new.txt
 //
 // where benchstat is golang.org/x/perf/cmd/benchstat; without it installed,
 // run it as go run golang.org/x/perf/cmd/benchstat@latest new.txt (never
-// add golang.org/x/perf to either go.mod). To compare with a baseline,
-// save the baseline's output as old.txt the same way and run benchstat
-// old.txt new.txt. Select a subset with -bench, whose pattern is matched level by
-// level (split at each / outside parentheses): -bench='Authenticate$/mem/1k'
-// runs one backend and size of one benchmark, -bench='/pebble' the pebble
+// add golang.org/x/perf to either go.mod). To compare with a baseline, save the
+// baseline's output as old.txt the same way and run benchstat old.txt
+// new.txt. Select a subset with -bench, whose pattern is matched level by
+// level (split at each / outside parentheses; a | outside parentheses
+// separates whole patterns): -bench='Authenticate$/mem/1k' runs one
+// backend and size of one benchmark, -bench='/pebble' the pebble
 // sub-benchmarks of every benchmark that has a backend level,
 // -bench='/(mem|badger)/1k' two backends at 1k, and
-// -bench='Floor|Authenticate$/mem/1M/hit' a comparison. Only the fixtures
-// the selected benchmarks need are built. Figures from a machine shared with
-// other work are noisy: compare runs made on the same quiet machine.
+// -bench='Floor|Authenticate$/mem/1M/hit' a comparison (every size of the
+// floor, one case of Authenticate). Only the fixtures the selected
+// benchmarks need are built. Figures from a machine shared with other work
+// are noisy: compare runs made on the same quiet machine.
 //
-// The full suite at -count=1 took 13 minutes on a 2-core machine shared
+// Before the 100k size and the parallel miss, malformed and cached cases,
+// the full suite at -count=1 took 13 minutes on a 2-core machine shared
 // with other work: about 3 to build the fixtures (each is built once per
 // process, whatever -count) and 9 to run the benchmarks, which each further
 // -count adds again (a new 1M memory-store build for BenchmarkMemoryPerKey
-// included); about an hour at run.sh's default -count=6. The peer
+// included). The matrix now has about twice as many timed benchmarks, the
+// parallel ones at two GOMAXPROCS, and run.sh's second process builds its
+// fixtures again: expect about 25 minutes at -count=1 and two hours at
+// run.sh's default -count=6 (an estimate, not a measurement); the peer
 // benchmarks, among them, take about 20 s per -count (bcrypt and PBKDF2
 // cost tens of milliseconds per iteration).
 //

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite and summarizes it with benchstat: the figures the
-# README's performance section shows.
+# Runs the benchmark suite, summarizes it with benchstat, and writes the
+# report of bench/report to bench/results.md: one table per benchmark and
+# the targets the project commits to, each measured and judged.
 #
 #   bash bench/run.sh                                   # everything, -count=6
 #   BENCH='Authenticate$/mem/1k' COUNT=3 bash bench/run.sh
@@ -9,27 +10,87 @@
 #   BENCH='Authenticate|StoreGet|Floor' BENCHTIME=2s bash bench/run.sh
 #
 # BENCH is go test's -bench pattern, matched level by level (split at each /
-# outside parentheses), so '/pebble' selects the pebble sub-benchmarks of
-# every benchmark with a backend level; bench/doc.go lists the names.
-# BENCHTIME is -benchtime (default 1s), TIMEOUT is -timeout (default 180m).
+# outside parentheses; a | outside parentheses separates whole patterns), so
+# '/pebble' selects the pebble sub-benchmarks of every benchmark with a
+# backend level; bench/doc.go lists the names. COUNT is -count (default 6;
+# benchstat needs 6 runs for a confidence interval), BENCHTIME -benchtime
+# (default 1s), TIMEOUT -timeout of each go test (default 180m).
 #
-# Only the fixtures the selected benchmarks need are built, once per run:
+# The suite runs as two go test processes in bench/: first every selected
+# benchmark but the parallel ones (the names ending in Parallel) at go
+# test's default GOMAXPROCS (the number of cores), then the selected
+# parallel ones at each GOMAXPROCS of CPUS (default 1,2: go test's -cpu),
+# which the report divides into one another (a name gets the suffix -2 at
+# GOMAXPROCS 2, none at 1). Each process builds the fixtures it needs once:
 # the 1M fixtures take about 15 s (mem) and a minute each (pebble, badger)
-# on 2 cores. The whole suite takes about 13 minutes at COUNT=1 and about an
-# hour at the default COUNT=6 (see bench/doc.go). The durable fixtures
+# on 2 cores. The whole suite should take about 25 minutes at COUNT=1 and
+# two hours at the default COUNT=6 (see bench/doc.go). The durable fixtures
 # live under $TMPDIR/streamauth-bench-<pid>-* while it runs (about 0.5 GB).
 #
 # The raw output goes to bench/last.txt (ignored by git), so that a later run
-# can be compared with: benchstat old.txt bench/last.txt
+# can be compared with: benchstat old.txt bench/last.txt. The report goes to
+# bench/results.md, to be committed after a full run; by hand, from bench/:
+# go run ./report -o results.md last.txt.
 set -euo pipefail
-# bench is a module of its own (bench/go.mod), so the suite runs from inside
-# it.
+# bench is a module of its own (bench/go.mod): the suite runs from inside it.
 cd "$(dirname "$0")"
+
 raw=last.txt
-go test . -run='^$' -bench="${BENCH:-.}" -benchmem -count="${COUNT:-6}" \
-	-benchtime="${BENCHTIME:-1s}" -timeout="${TIMEOUT:-180m}" | tee "$raw"
+out=results.md
+bench=${BENCH:-.}
+count=${COUNT:-6}
+benchtime=${BENCHTIME:-1s}
+timeout=${TIMEOUT:-180m}
+cpus=${CPUS:-1,2}
+
+# -skip is matched like -bench; a pattern of one level skips whole top-level
+# benchmarks. notParallel matches every name that does not end in Parallel
+# (Go's regular expressions have no negative lookahead).
+parallel='Parallel$'
+notParallel='[^l]$|[^e]l$|[^l]el$|[^l]lel$|[^a]llel$|[^r]allel$|[^a]rallel$|[^P]arallel$'
+common=(-run='^$' -bench="$bench" -benchmem -count="$count" -benchtime="$benchtime" -timeout="$timeout")
+serialCmd=(go test . "${common[@]}" -skip="$parallel")
+parallelCmd=(go test . "${common[@]}" -skip="$notParallel" -cpu="$cpus")
+
+# quote prints its arguments as a shell would need them typed.
+quote() {
+	local out=() a
+	for a in "$@"; do
+		if [[ $a =~ ^[-A-Za-z0-9_./=,:+@]*$ ]]; then
+			out+=("$a")
+		elif [[ $a =~ ^(-?[A-Za-z]+=)(.*)$ ]]; then
+			out+=("${BASH_REMATCH[1]}'${BASH_REMATCH[2]//\'/\'\\\'\'}'")
+		else
+			out+=("'${a//\'/\'\\\'\'}'")
+		fi
+	done
+	echo "${out[*]}"
+}
+
+cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)
+model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
+machine="$cores cores, ${model:-unknown CPU}, $(go version | cut -d' ' -f3-), $(date -u '+%Y-%m-%d %H:%M UTC')"
+invocation="$(quote BENCH="$bench" COUNT="$count" BENCHTIME="$benchtime" CPUS="$cpus") bash bench/run.sh"
+
+echo "machine: $machine"
+echo "in bench/: $(quote "${serialCmd[@]}")"
+echo "in bench/: $(quote "${parallelCmd[@]}")"
 echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(go version | cut -d' ' -f3-)"
+status=0
+"${serialCmd[@]}" | tee "$raw" || status=$?
+"${parallelCmd[@]}" | tee -a "$raw" || status=$?
+
+if ! grep -q '^Benchmark' "$raw"; then
+	if [ "$status" -ne 0 ]; then
+		echo "run.sh: go test failed (status $status); nothing to report" >&2
+	else
+		echo "run.sh: BENCH='$bench' selects no benchmark (bench/doc.go lists the names); nothing to report" >&2
+		status=1
+	fi
+	exit "$status"
+fi
+echo
+echo "machine: $machine"
 if command -v benchstat >/dev/null; then
 	benchstat "$raw"
 elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
@@ -37,3 +98,15 @@ elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
 else
 	go run golang.org/x/perf/cmd/benchstat@latest "$raw"
 fi
+go run ./report -o "$out" -machine "$machine" \
+	-command "$invocation" \
+	-command "cd bench" \
+	-command "$(quote "${serialCmd[@]}")" \
+	-command "$(quote "${parallelCmd[@]}")" \
+	"$raw"
+echo
+echo "report: bench/$out; raw output: bench/$raw"
+if [ "$status" -ne 0 ]; then
+	echo "run.sh: a go test run failed (status $status); see bench/$raw" >&2
+fi
+exit "$status"

@@ -130,6 +130,7 @@ type size struct {
 
 var sizes = []size{
 	{"1k", 1_000},
+	{"100k", 100_000},
 	{"1M", 1_000_000},
 }
 
@@ -241,7 +242,8 @@ func newFixture(ctx context.Context, be backend, n int, keepSecrets bool) (_ *fi
 		return nil, fmt.Errorf("creating %s store: %w", be.name, err)
 	}
 	defer func() {
-		if err != nil {
+		// s is nil once settle failed: it closed the store itself.
+		if err != nil && s != nil {
 			_ = s.Close()
 		}
 	}()
@@ -289,7 +291,8 @@ func newFixture(ctx context.Context, be backend, n int, keepSecrets bool) (_ *fi
 // to end, so that it neither competes with the benchmarks for the CPU nor
 // changes the files under them: the store is idle when no file of its
 // directory has changed for settleQuiet. Then it closes the store again,
-// measures the directory (f.disk) and reopens it.
+// measures the directory (f.disk) and reopens it. On an error it returns a
+// nil store, having closed s and anything it opened.
 func (f *fixture) settle(s store.Store) (store.Store, error) {
 	be := f.be
 	start := time.Now()
@@ -340,7 +343,10 @@ const (
 )
 
 // dirState returns a summary of the files of dir (names, sizes and
-// modification times) that changes when any of them does.
+// modification times) that changes when any of them does. The store is
+// open while it runs: a file it deletes between the listing of its
+// directory and the file's lstat is left out (the next look sees the
+// listing without it).
 func dirState(dir string) (string, error) {
 	var sb strings.Builder
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -348,6 +354,9 @@ func dirState(dir string) (string, error) {
 			return err
 		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
