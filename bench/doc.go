@@ -94,7 +94,9 @@
 //     cp is the control plane's engine, agent an offline agent that
 //     applied the cluster's snapshot),
 //     BenchmarkSnapshotExport and BenchmarkSnapshotApply/<backend> (100k
-//     credentials) and
+//     credentials), BenchmarkSnapshotApplyFloor/<backend> (the same
+//     records written straight to the store, in the agent's commit sizes:
+//     the backend's own share of an apply) and
 //     BenchmarkPlainStorm: SASL logins through the engine over a memory
 //     store (see sasl_test.go): a remembered PLAIN login, a first one (one
 //     argon2id run of the default parameters), a whole SCRAM exchange with

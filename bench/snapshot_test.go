@@ -137,6 +137,74 @@ func BenchmarkSnapshotApply(b *testing.B) {
 	}
 }
 
+// BenchmarkSnapshotApplyFloor is what BenchmarkSnapshotApply is compared
+// with: the records a first apply leaves in an agent's store (read back
+// from a memory store an agent applied the snapshot to), written straight
+// to a new store of each backend through store.Commit, in commits of at
+// most 4096 operations and 512 KiB (the bounds of the agent's own commits:
+// what one badger transaction holds at badgerstore's default memtable
+// size), with no signature check, decoding or diff. It is the backend's
+// own cost of holding the snapshot; BenchmarkSnapshotApply ÷ this is the
+// engine's.
+func BenchmarkSnapshotApplyFloor(b *testing.B) {
+	ctx := context.Background()
+	f := newSnapshotFixture(b)
+	src := memstore.New()
+	defer src.Close()
+	ag, err := auth.NewAgent(ctx, src, auth.AgentOptions{Cluster: f.cl.ID, Trusted: []ed25519.PublicKey{f.pub}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ag.Apply(ctx, f.snap); err != nil {
+		b.Fatal(err)
+	}
+	var chunks []*store.Batch
+	batch, size := &store.Batch{}, 0
+	err = src.Scan(ctx, nil, func(k, v []byte) error {
+		if batch.Len() == 4096 || size+len(k)+len(v) > 512<<10 {
+			chunks = append(chunks, batch)
+			batch, size = &store.Batch{}, 0
+		}
+		batch.Put(k, v)
+		size += len(k) + len(v)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunks = append(chunks, batch)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := range b.N {
+				b.StopTimer()
+				dir := b.TempDir()
+				var s store.Store
+				var err error
+				if be.durable() {
+					s, err = be.open(fmt.Sprintf("%s/%d", dir, i))
+				} else {
+					s, err = be.create(dir)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for _, c := range chunks {
+					if err := s.Commit(ctx, c); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
 // BenchmarkSnapshotReapply measures an Apply over a store that holds the
 // previous snapshot of the same 100k credentials, of which one was deleted
 // since: the decoding, a scan that compares every record, and one small
