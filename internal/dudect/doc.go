@@ -7,11 +7,21 @@
 // root of the number of measurements; code that does not keeps |t| of the
 // order of 1 however long it runs.
 //
-// It is used by tests only (see auth's timing tests, which say how to run
-// the long mode), and it is not a proof of constant time: it sees the
-// leaks that two chosen input classes and this machine's clock make
-// visible, nothing else. What it can see is shown by a canary, a
+// It is used by tests only, and it is not a proof of constant time: it
+// sees the leaks that two chosen input classes and this machine's clock
+// make visible, nothing else. What it can see is shown by a canary, a
 // deliberately leaky comparison measured the same way.
+//
+// # The tests that use it
+//
+// auth/timing_test.go times Authenticate, the SASL PLAIN checks and the
+// SCRAM proof check, and the canary. Their short mode (20,000
+// measurements per test) runs with `go test ./...`. The long mode
+// (1,000,000 measurements per run, each real check measured twice, both
+// runs required below |t| = 10; about 15 minutes on two cores, most of it
+// argon2id) is
+//
+//	go test ./auth -run Timing -timing.long -v -timeout 60m
 //
 // # How a measurement is taken
 //
@@ -25,7 +35,7 @@
 // the collector off (unless [Config.KeepGC]), and times the target's Op on
 // each slot in turn, each measurement individually: time.Now before,
 // time.Since after (the monotonic clock; nanosecond resolution on Linux
-// through the vDSO, about 20 to 40 ns per reading, the same for both
+// through the vDSO, some 15 to 40 ns per reading, the same for both
 // classes). Config.Inner > 1 runs Op that many times on the same slot
 // within one measurement, for an operation so short that the clock's
 // overhead and granularity would swamp it; the timing tests of this module
