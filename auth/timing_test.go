@@ -17,14 +17,14 @@ package auth_test
 // show a leak: |t| above 100 in the long mode, 20 in the short one.
 //
 // The short mode is the default, and runs in `go test ./...`: 20,000
-// measurements per test, one run each, about ten seconds in all. The long
+// measurements per test, one run each, about 6 seconds in all. The long
 // mode takes 1,000,000 measurements per test and runs each real check
 // twice, both runs required below 10:
 //
 //	go test ./auth -run Timing -timing.long -v -timeout 60m
 //
-// It takes about 15 minutes on two cores, most of it in the 2,000,000
-// argon2id checks of the PLAIN test. -timing.n=N sets the number of
+// It takes about 8 minutes on a busy two-core machine, 7 of them in the
+// 2,000,000 argon2id checks of the PLAIN test. -timing.n=N sets the number of
 // measurements per run of either mode. The tests skip under the race
 // detector (timings are meaningless there), and the long mode skips under
 // -short.
@@ -68,13 +68,15 @@ const (
 	// leak is very likely" level. Under no leak the largest of the 101
 	// tests is about 2 or 3 at any number of measurements.
 	timingMaxT = 10
-	// canaryShortT and canaryLongT are the |t| the canary must exceed.
-	// Its leak, some 60 more loop iterations for class A (20 to 40 ns on
-	// top of a measurement of about 60), shows at 20,000 measurements
-	// with a |t| in the hundreds, and grows as the square root of the
-	// count; 20 is twice the real checks' bound, so that the short mode
-	// shows the harness tells a leak from no leak with room on both
-	// sides, and 100 is the long mode's bar.
+	// canaryShortT and canaryLongT are the t the canary must exceed.
+	// Its leak, some 60 more loop iterations for class A (about 20 ns on
+	// top of a measurement of about 40, clock readings included), shows
+	// at 20,000 measurements with a t of about 200 on a busy two-core
+	// machine, and grows as the square root of the count (about 1,400 at
+	// 1,000,000). 20 is twice the real checks' bound, so that the short
+	// mode shows the harness telling a leak from no leak with room on both
+	// sides (ten times over, and 1/10 of the canary's typical t); 100 is
+	// the long mode's bar.
 	canaryShortT = 20
 	canaryLongT  = 100
 )
@@ -258,8 +260,7 @@ func TestTimingAuthenticate(t *testing.T) {
 					rechecksum(&b)
 				} else if c == dudect.B {
 					// Random digits fail the checksum but 1 time in 2³².
-					var ok [secretBytes]byte
-					copy(ok[:], b[:])
+					ok := b
 					rechecksum(&ok)
 					if ok == b {
 						b[secretBytes-1] ^= 1
