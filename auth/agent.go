@@ -229,7 +229,12 @@ func (a *Agent) apply(ctx context.Context, st *record.AgentState, want []record.
 	default:
 		return fmt.Errorf("auth: reading agent state: %w", err)
 	}
-	changes, err := a.diff(ctx, want)
+	// A first apply writes every record: make room for them at once.
+	hint := 0
+	if first {
+		hint = len(want)
+	}
+	changes, err := a.diff(ctx, want, hint)
 	if err != nil {
 		return err
 	}
@@ -242,6 +247,7 @@ func (a *Agent) apply(ctx context.Context, st *record.AgentState, want []record.
 		// go in place in chunks, and the state record puts them in force.
 		err := inChunks(changes, 1, func(part []change) error {
 			var cw write
+			cw.Grow(len(part))
 			addChanges(&cw, part, true)
 			return a.e.commit(ctx, &cw)
 		})
@@ -318,6 +324,7 @@ func (a *Agent) stage(ctx context.Context, changes []change) error {
 	}
 	err := inChunks(changes, 1, func(part []change) error {
 		var b store.Batch
+		b.Grow(len(part))
 		for _, c := range part {
 			b.Put(record.StagedKey(c.key), record.AppendStaged(nil, c.del, c.value))
 		}
@@ -357,6 +364,7 @@ func (a *Agent) clearStaged(ctx context.Context) error {
 	}
 	err = inChunks(left, 1, func(part []change) error {
 		var b store.Batch
+		b.Grow(len(part))
 		for _, c := range part {
 			b.Delete(record.StagedKey(c.key))
 		}
@@ -380,6 +388,7 @@ func (a *Agent) moveStaged(ctx context.Context) error {
 	remaining := len(staged)
 	err = inChunks(staged, 2, func(part []change) error {
 		var b store.Batch
+		b.Grow(2*len(part) + 1)
 		for _, c := range part {
 			if c.del {
 				b.Delete(c.key)
@@ -418,13 +427,13 @@ type change struct {
 // costs what changed, and the keys and logins it did not touch stay
 // cached. It walks the tables and want side by side, both in key order, so
 // its changes come out in key order too.
-func (a *Agent) diff(ctx context.Context, want []record.KV) ([]change, error) {
+func (a *Agent) diff(ctx context.Context, want []record.KV, hint int) ([]change, error) {
 	// The walk is only right over sorted records: check, rather than
 	// write a wrong state.
 	if !slices.IsSortedFunc(want, func(a, b record.KV) int { return bytes.Compare(a.Key, b.Key) }) {
 		return nil, errors.New("auth: snapshot records out of key order")
 	}
-	var out []change
+	out := make([]change, 0, hint)
 	i := 0
 	for _, prefix := range record.AgentTablePrefixes() {
 		err := a.e.s.Scan(ctx, prefix, func(k, v []byte) error {
@@ -499,15 +508,31 @@ func snapshotRecords(snap *snapshot.Snapshot) []record.KV {
 	}
 	sortKV(out[start:])
 	// Credentials are sorted by id, and so are their records and listing
-	// entries; their login entries go by username.
+	// entries; their login entries go by username. Their keys, and the
+	// login entries' values, are cut from one buffer.
+	size := 0
+	for _, cr := range snap.Credentials {
+		size += 3*(1+keys.UUIDSize) + 2*keys.UUIDSize + len(cr.Username)
+	}
+	buf := make([]byte, 0, size)
+	cut := func(start int) []byte { return buf[start:len(buf):len(buf)] }
+	for _, cr := range snap.Credentials {
+		start := len(buf)
+		buf = record.AppendCredentialKey(buf, cr.ID)
+		out = append(out, record.KV{Key: cut(start), Value: cr.Record})
+	}
 	logins := make([]record.KV, 0, len(snap.Credentials))
 	for _, cr := range snap.Credentials {
-		out = append(out, record.KV{Key: record.CredentialKey(cr.ID), Value: cr.Record})
-	}
-	for _, cr := range snap.Credentials {
-		out = append(out, record.KV{Key: record.ClusterCredentialKey(snap.Cluster, cr.ID), Value: []byte{}})
+		start := len(buf)
+		buf = record.AppendClusterCredentialKey(buf, snap.Cluster, cr.ID)
+		out = append(out, record.KV{Key: cut(start), Value: []byte{}})
+		start = len(buf)
+		buf = record.AppendLoginKey(buf, snap.Cluster, cr.Username)
+		login := cut(start)
+		start = len(buf)
 		idb := cr.ID.Bytes()
-		logins = append(logins, record.KV{Key: record.LoginKey(snap.Cluster, cr.Username), Value: idb[:]})
+		buf = append(buf, idb[:]...)
+		logins = append(logins, record.KV{Key: login, Value: cut(start)})
 	}
 	sortKV(logins)
 	return append(out, logins...)

@@ -1,5 +1,7 @@
 package store
 
+import "slices"
+
 // OpKind says what an [Op] does.
 type OpKind uint8
 
@@ -86,6 +88,12 @@ func (b *Batch) Guards() []Guard { return b.guards }
 
 // Len returns the number of writes in the batch.
 func (b *Batch) Len() int { return len(b.ops) }
+
+// Grow makes room for n more operations, so that a caller that knows how
+// many it adds does not grow the batch step by step.
+func (b *Batch) Grow(n int) {
+	b.ops = slices.Grow(b.ops, n)
+}
 
 // Reset empties the batch for reuse.
 func (b *Batch) Reset() {

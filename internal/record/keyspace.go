@@ -94,9 +94,10 @@ func AgentTablePrefixes() [][]byte {
 
 type id interface{ Bytes() [keys.UUIDSize]byte }
 
-func key1(tag byte, a id) []byte {
+func key1(tag byte, a id) []byte { return appendKey1(make([]byte, 0, 1+keys.UUIDSize), tag, a) }
+
+func appendKey1(b []byte, tag byte, a id) []byte {
 	ab := a.Bytes()
-	b := make([]byte, 0, 1+keys.UUIDSize)
 	return append(append(b, tag), ab[:]...)
 }
 
@@ -118,15 +119,18 @@ func key1To(dst *[1 + keys.UUIDSize]byte, tag byte, a id) []byte {
 
 // keyName is a key of a tag, an id and a name.
 func keyName(tag byte, a id, name string) []byte {
-	ab := a.Bytes()
-	b := make([]byte, 0, 1+keys.UUIDSize+len(name))
-	return append(append(append(b, tag), ab[:]...), name...)
+	return appendKeyName(make([]byte, 0, 1+keys.UUIDSize+len(name)), tag, a, name)
 }
 
-func key2(tag byte, a, c id) []byte {
-	ab, cb := a.Bytes(), c.Bytes()
-	b := make([]byte, 0, 1+2*keys.UUIDSize)
-	return append(append(append(b, tag), ab[:]...), cb[:]...)
+func appendKeyName(b []byte, tag byte, a id, name string) []byte {
+	return append(appendKey1(b, tag, a), name...)
+}
+
+func key2(tag byte, a, c id) []byte { return appendKey2(make([]byte, 0, 1+2*keys.UUIDSize), tag, a, c) }
+
+func appendKey2(b []byte, tag byte, a, c id) []byte {
+	cb := c.Bytes()
+	return append(appendKey1(b, tag, a), cb[:]...)
 }
 
 // Keys of single records.
@@ -180,6 +184,19 @@ func ClusterCredentialKey(c keys.ClusterID, cr keys.CredentialID) []byte {
 // LoginKey is the entry under which a username is looked up: within its
 // cluster only, so that no lookup can find another cluster's credential.
 func LoginKey(c keys.ClusterID, username string) []byte { return keyName(tagLogin, c, username) }
+
+// AppendCredentialKey, AppendClusterCredentialKey and AppendLoginKey
+// append CredentialKey, ClusterCredentialKey and LoginKey to b: for a
+// caller that builds many keys in one buffer.
+func AppendCredentialKey(b []byte, c keys.CredentialID) []byte {
+	return appendKey1(b, tagCredential, c)
+}
+func AppendClusterCredentialKey(b []byte, c keys.ClusterID, cr keys.CredentialID) []byte {
+	return appendKey2(b, tagClusterCred, c, cr)
+}
+func AppendLoginKey(b []byte, c keys.ClusterID, username string) []byte {
+	return appendKeyName(b, tagLogin, c, username)
+}
 
 // ClusterNameKey is the uniqueness entry of a cluster name in a workspace.
 func ClusterNameKey(w keys.WorkspaceID, name string) []byte {
