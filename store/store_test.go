@@ -60,14 +60,14 @@ func TestBatchValidate(t *testing.T) {
 
 // TestBatchGrow: Grow makes room without adding or changing operations.
 func TestBatchGrow(t *testing.T) {
-	var b Batch
+	var b store.Batch
 	b.Put([]byte("a"), []byte("1"))
 	b.Grow(100)
 	if b.Len() != 1 || cap(b.Ops()) < 101 {
 		t.Fatalf("after Grow(100): %d ops, room for %d, want 1 and at least 101", b.Len(), cap(b.Ops()))
 	}
 	b.Delete([]byte("b"))
-	if ops := b.Ops(); len(ops) != 2 || string(ops[0].Key) != "a" || ops[1].Kind != OpDelete {
+	if ops := b.Ops(); len(ops) != 2 || string(ops[0].Key) != "a" || ops[1].Kind != store.OpDelete {
 		t.Fatalf("ops after Grow: %+v", ops)
 	}
 }
