@@ -3,6 +3,7 @@ package fuzz
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -38,8 +39,8 @@ var snapTrusted = []ed25519.PublicKey{
 
 // The format, written out from the package documentation.
 const (
-	snapDomain     = "streamauth snapshot v1\x00"
-	snapMagic      = "streamauth-snapshot\x00\x01"
+	snapDomain     = "streamauth snapshot v2\x00"
+	snapMagic      = "streamauth-snapshot\x00\x02"
 	snapOffKeyID   = 21
 	snapOffNKeys   = 135
 	snapHeaderSize = 143
@@ -47,7 +48,8 @@ const (
 
 // snapResign signs body the way the format says.
 func snapResign(body []byte) []byte {
-	sig := ed25519.Sign(snapPriv, append([]byte(snapDomain), body...))
+	digest := sha256.Sum256(body)
+	sig := ed25519.Sign(snapPriv, append([]byte(snapDomain), digest[:]...))
 	return append(bytes.Clone(body), sig...)
 }
 

@@ -36,13 +36,13 @@
 // key tells real usernames from unknown ones. Store and move it as the
 // sensitive file it is.
 //
-// # Format, version 1
+// # Format, version 2
 //
 // All integers are big-endian; ids are 16-byte binary UUIDs.
 //
 //	offset  size  field
 //	     0    20  magic "streamauth-snapshot\x00"
-//	    20     1  format version, 1
+//	    20     1  format version, 2
 //	    21     8  signer key id: the first 8 bytes of SHA-256(ed25519 public key)
 //	    29    16  cluster id
 //	    45    16  workspace id
@@ -62,11 +62,15 @@
 // The signature is a plain ed25519 signature (RFC 8032, deterministic) of
 // the message
 //
-//	"streamauth snapshot v1\x00" || bytes [0, n-64)
+//	"streamauth snapshot v2\x00" || SHA-256(bytes [0, n-64))
 //
-// that is, of everything before it behind a domain-separation prefix, so
-// that a signature made for anything else with the same key is never a
-// snapshot signature. The signature ends the snapshot: nothing follows it.
+// that is, of the digest of everything before it behind a
+// domain-separation prefix, so that a signature made for anything else
+// with the same key is never a snapshot signature. Signing the SHA-256
+// digest rather than the bytes spares ed25519 a SHA-512 pass over the
+// whole snapshot (SHA-256 runs in hardware on current processors, several
+// times faster); version 1 signed the bytes themselves and is refused.
+// The signature ends the snapshot: nothing follows it.
 // Records are those of package record, each with its own version byte and
 // CRC-32C.
 //

@@ -79,8 +79,8 @@ var (
 // The wire format; see the package documentation.
 const (
 	magic        = "streamauth-snapshot\x00"
-	formatV1     = 1
-	domain       = "streamauth snapshot v1\x00" // prefixed to the signed bytes
+	formatV2     = 2
+	domain       = "streamauth snapshot v2\x00" // prefixed to the digest signed
 	keyIDSize    = 8
 	uuid         = keys.UUIDSize
 	offFormat    = len(magic)
@@ -238,10 +238,9 @@ func size(s *Snapshot) int {
 // snapshot that does not decode). The tests use it to build validly signed
 // snapshots that break invariants.
 func encode(s *Snapshot, key ed25519.PrivateKey) []byte {
-	buf := make([]byte, 0, len(domain)+size(s))
-	buf = append(buf, domain...)
+	buf := make([]byte, 0, size(s))
 	buf = append(buf, magic...)
-	buf = append(buf, formatV1)
+	buf = append(buf, formatV2)
 	kid := KeyID(key.Public().(ed25519.PublicKey))
 	buf = append(buf, kid[:]...)
 	for _, id := range [...][uuid]byte{s.Cluster.Bytes(), s.Workspace.Bytes(), s.Account.Bytes()} {
@@ -265,8 +264,21 @@ func encode(s *Snapshot, key ed25519.PrivateKey) []byte {
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(c.Record)))
 		buf = append(buf, c.Record...)
 	}
-	buf = append(buf, ed25519.Sign(key, buf)...)
-	return buf[len(domain):]
+	msg := signedMessage(buf)
+	return append(buf, ed25519.Sign(key, msg[:])...)
+}
+
+// signedMessage returns what a snapshot's signature signs: the domain
+// prefix and the SHA-256 digest of the snapshot's bytes before the
+// signature. Signing a digest, not the bytes, costs ed25519 one SHA-512
+// block instead of the whole snapshot: SHA-256, which processors compute
+// in hardware, hashes a large snapshot several times faster than SHA-512.
+func signedMessage(b []byte) [len(domain) + sha256.Size]byte {
+	var msg [len(domain) + sha256.Size]byte
+	copy(msg[:], domain)
+	h := sha256.Sum256(b)
+	copy(msg[len(domain):], h[:])
+	return msg
 }
 
 // Decode verifies b's signature and decodes it.
@@ -296,7 +308,7 @@ func Decode(b []byte, trusted []ed25519.PublicKey) (*Snapshot, error) {
 	if string(b[:len(magic)]) != magic {
 		return nil, malformed[rMagic]
 	}
-	if b[offFormat] != formatV1 {
+	if b[offFormat] != formatV2 {
 		return nil, malformed[rFormat]
 	}
 	if len(b) < minSize {
@@ -314,13 +326,12 @@ func Decode(b []byte, trusted []ed25519.PublicKey) (*Snapshot, error) {
 		return nil, errUnknownKey
 	}
 
-	buf := make([]byte, len(domain)+len(b))
-	copy(buf, domain)
-	copy(buf[len(domain):], b)
+	buf := bytes.Clone(b)
 	signed, sig := buf[:len(buf)-sigSize], buf[len(buf)-sigSize:]
+	msg := signedMessage(signed)
 	verified := false
 	for _, pub := range trusted {
-		if len(pub) == ed25519.PublicKeySize && KeyID(pub) == kid && ed25519.Verify(pub, signed, sig) {
+		if len(pub) == ed25519.PublicKeySize && KeyID(pub) == kid && ed25519.Verify(pub, msg[:], sig) {
 			verified = true
 			break
 		}
@@ -329,7 +340,7 @@ func Decode(b []byte, trusted []ed25519.PublicKey) (*Snapshot, error) {
 		return nil, errBadSignature
 	}
 
-	s, r, ok := parse(signed[len(domain):])
+	s, r, ok := parse(signed)
 	if !ok {
 		return nil, malformed[r]
 	}

@@ -236,7 +236,7 @@ func TestFormat(t *testing.T) {
 		off  int
 		want []byte
 	}{
-		{0, []byte("streamauth-snapshot\x00\x01")},
+		{0, []byte("streamauth-snapshot\x00\x02")},
 		{21, kid[:]},
 		{29, cl[:]}, {45, ws[:]}, {61, ac[:]},
 		{77, []byte{s.Type, s.SASL}},
@@ -258,11 +258,12 @@ func TestFormat(t *testing.T) {
 	if !bytes.HasSuffix(b[:end], cr) {
 		t.Errorf("the last entry before the signature is not the credential")
 	}
-	msg := append([]byte("streamauth snapshot v1\x00"), b[:end]...)
+	digest := sha256.Sum256(b[:end])
+	msg := append([]byte("streamauth snapshot v2\x00"), digest[:]...)
 	if !ed25519.Verify(pub1, msg, b[end:]) {
-		t.Errorf("the last 64 bytes are not a signature of the domain-prefixed rest")
+		t.Errorf("the last 64 bytes are not a signature of the domain-prefixed digest of the rest")
 	}
-	if ed25519.Verify(pub1, b[:end], b[end:]) {
+	if ed25519.Verify(pub1, digest[:], b[end:]) || ed25519.Verify(pub1, b[:end], b[end:]) {
 		t.Errorf("the signature verifies without the domain prefix")
 	}
 }
@@ -335,7 +336,8 @@ func TestTrailing(t *testing.T) {
 // resign signs body (a snapshot without its signature) with priv, the way
 // the format says, independently of encode.
 func resign(body []byte, priv ed25519.PrivateKey) []byte {
-	msg := append([]byte("streamauth snapshot v1\x00"), body...)
+	digest := sha256.Sum256(body)
+	msg := append([]byte("streamauth snapshot v2\x00"), digest[:]...)
 	return append(bytes.Clone(body), ed25519.Sign(priv, msg)...)
 }
 
@@ -546,7 +548,8 @@ func TestHeaderChecks(t *testing.T) {
 		{"empty", nil, malformed[rTruncated]},
 		{"magic only", []byte(magic), malformed[rTruncated]},
 		{"another magic", append([]byte("streamauth-snapshoT\x00"), b[20:]...), malformed[rMagic]},
-		{"format 2", append(append([]byte(magic), 2), b[21:]...), malformed[rFormat]},
+		{"format 1", append(append([]byte(magic), 1), b[21:]...), malformed[rFormat]},
+		{"format 3", append(append([]byte(magic), 3), b[21:]...), malformed[rFormat]},
 		{"format 0", append(append([]byte(magic), 0), b[21:]...), malformed[rFormat]},
 		{"header without signature", b[:headerSize], malformed[rTruncated]},
 		{"too large", make([]byte, MaxSize+1), malformed[rTooLarge]},
