@@ -94,7 +94,8 @@
 //     cp is the control plane's engine, agent an offline agent that
 //     applied the cluster's snapshot),
 //     BenchmarkSnapshotExport and BenchmarkSnapshotApply/<backend> (100k
-//     credentials), BenchmarkSnapshotApplyFloor/<backend> (the same
+//     credentials; <backend> also badger-memtable32, badger with 32 MiB
+//     memtables), BenchmarkSnapshotApplyFloor/<backend> (the same
 //     records written straight to the store, in the agent's commit sizes:
 //     the backend's own share of an apply) and
 //     BenchmarkPlainStorm: SASL logins through the engine over a memory

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,8 +13,20 @@ import (
 	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
 	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/badgerstore"
 	"github.com/streamauth/streamauth/store/memstore"
 )
+
+// applyBackends are the backends of the apply benchmarks: every backend
+// with its default options, and badger with 32 MiB memtables
+// (badger-memtable32), the setting for agents that apply large snapshots
+// (see badgerstore.Options.MemTableSize).
+var applyBackends = append(slices.Clip(backends), backend{
+	name: "badger-memtable32",
+	open: func(dir string) (store.Store, error) {
+		return asStore(badgerstore.Open(dir, badgerstore.Options{MemTableSize: 32 << 20}))
+	},
+})
 
 // snapshotCredentials is the number of credentials of the snapshot
 // benchmarks' cluster.
@@ -103,7 +116,7 @@ func BenchmarkSnapshotExport(b *testing.B) {
 func BenchmarkSnapshotApply(b *testing.B) {
 	ctx := context.Background()
 	f := newSnapshotFixture(b)
-	for _, be := range backends {
+	for _, be := range applyBackends {
 		b.Run(be.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
@@ -173,7 +186,7 @@ func BenchmarkSnapshotApplyFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	chunks = append(chunks, batch)
-	for _, be := range backends {
+	for _, be := range applyBackends {
 		b.Run(be.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
