@@ -96,3 +96,4 @@ func ExampleType_CheckSASL() {
 	fmt.Println(errors.Is(err, cluster.ErrInvalid))
 	// Output: true
 }
+
