@@ -181,31 +181,31 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 	})
 }
 
-// readClusterScope reads what an authorization needs of cluster id: the
-// record without its name, with no allocation (the key is built in a
-// pooled buffer, the record viewed where the store returned it).
-func (e *Engine) readClusterScope(ctx context.Context, id keys.ClusterID) (record.Cluster, error) {
+// readClusterScope reads what an authorization needs of cluster id, with
+// no allocation: the key is built in a pooled buffer, and only the
+// record's scope is decoded.
+func (e *Engine) readClusterScope(ctx context.Context, id keys.ClusterID) (record.ClusterScope, error) {
 	if id.IsZero() {
-		return record.Cluster{}, invalid("no cluster id", nil)
+		return record.ClusterScope{}, invalid("no cluster id", nil)
 	}
 	kb := e.keyBufs.Get().(*[1 + keys.UUIDSize]byte)
 	raw, err := e.get(ctx, record.ClusterKeyTo(kb, id), "cluster")
 	e.keyBufs.Put(kb)
 	if err != nil {
-		return record.Cluster{}, err
+		return record.ClusterScope{}, err
 	}
-	rec, err := record.DecodeClusterScope(id, raw)
+	c, err := record.DecodeClusterScope(raw)
 	if err != nil {
-		return record.Cluster{}, err
+		return record.ClusterScope{}, err
 	}
-	if err := checkClusterFields(&rec); err != nil {
-		return record.Cluster{}, err
+	if err := checkClusterFields(c.Type, c.SASL); err != nil {
+		return record.ClusterScope{}, err
 	}
-	return rec, nil
+	return c, nil
 }
 
-func checkClusterFields(rec *record.Cluster) error {
-	if !cluster.Type(rec.Type).Valid() || cluster.Type(rec.Type).CheckSASL(cluster.SASLPolicy(rec.SASL)) != nil {
+func checkClusterFields(typ, sasl uint8) error {
+	if cluster.Type(typ).CheckSASL(cluster.SASLPolicy(sasl)) != nil {
 		return errClusterFields
 	}
 	return nil
@@ -225,7 +225,7 @@ func (e *Engine) readCluster(ctx context.Context, id keys.ClusterID) (record.Clu
 	if err != nil {
 		return record.Cluster{}, nil, err
 	}
-	if err := checkClusterFields(&rec); err != nil {
+	if err := checkClusterFields(rec.Type, rec.SASL); err != nil {
 		return record.Cluster{}, nil, err
 	}
 	return rec, raw, nil

@@ -179,9 +179,8 @@ func FuzzDecodeCluster(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
 		in := recordInput(b, reseal)
 		c, err := record.DecodeCluster(recordClusterID, in)
-		scope, serr := record.DecodeClusterScope(recordClusterID, in)
-		full := c
-		full.Name = ""
+		scope, serr := record.DecodeClusterScope(in)
+		full := record.ClusterScope{Account: c.Account, Workspace: c.Workspace, Type: c.Type, SASL: c.SASL}
 		if (err == nil) != (serr == nil) || scope != full {
 			t.Fatalf("DecodeClusterScope = %+v, %v; DecodeCluster = %+v, %v", scope, serr, c, err)
 		}

@@ -116,19 +116,36 @@ func AppendCluster(b []byte, c *Cluster) []byte {
 	return seal(appendName(b, c.Name), start)
 }
 
-// DecodeCluster decodes a cluster record; id comes from its store key.
-func DecodeCluster(id keys.ClusterID, b []byte) (Cluster, error) {
-	return decodeCluster(id, b, true)
+// ClusterScope is what an authorization reads of a cluster record.
+type ClusterScope struct {
+	Account    keys.AccountID
+	Workspace  keys.WorkspaceID
+	Type, SASL uint8
 }
 
 // DecodeClusterScope decodes and checks a cluster record as DecodeCluster
-// does, but leaves Name empty: what an authorization reads, with no
-// allocation.
-func DecodeClusterScope(id keys.ClusterID, b []byte) (Cluster, error) {
-	return decodeCluster(id, b, false)
+// does, and returns its scope only: with no allocation and no copy of the
+// rest.
+func DecodeClusterScope(b []byte) (ClusterScope, error) {
+	body, err := open(b, clusterFixed)
+	if err != nil {
+		return ClusterScope{}, err
+	}
+	if _, err := nameAt(body, clusterFixed); err != nil {
+		return ClusterScope{}, err
+	}
+	c := ClusterScope{Type: body[1], SASL: body[2]}
+	if err := idAt(&c.Account, body, 3); err != nil {
+		return ClusterScope{}, err
+	}
+	if err := idAt(&c.Workspace, body, 3+keys.UUIDSize); err != nil {
+		return ClusterScope{}, err
+	}
+	return c, nil
 }
 
-func decodeCluster(id keys.ClusterID, b []byte, withName bool) (Cluster, error) {
+// DecodeCluster decodes a cluster record; id comes from its store key.
+func DecodeCluster(id keys.ClusterID, b []byte) (Cluster, error) {
 	body, err := open(b, clusterFixed)
 	if err != nil {
 		return Cluster{}, err
@@ -144,9 +161,7 @@ func decodeCluster(id keys.ClusterID, b []byte, withName bool) (Cluster, error) 
 		SASL:    body[2],
 		Created: int64At(body, off),
 		Gen:     uint64(int64At(body, off+8)),
-	}
-	if withName {
-		c.Name = string(name)
+		Name:    string(name),
 	}
 	if err := idAt(&c.Account, body, 3); err != nil {
 		return Cluster{}, err
