@@ -543,13 +543,13 @@ func sortKV(kvs []record.KV) {
 }
 
 // check returns the applied snapshot's state, refusing to answer without a
-// snapshot, or from an expired one.
-func (a *Agent) check() (*record.AgentState, error) {
+// snapshot, or from an expired one, at time now (Unix nanoseconds).
+func (a *Agent) check(now int64) (*record.AgentState, error) {
 	st := a.state.Load()
 	if st == nil {
 		return nil, ErrNoSnapshot
 	}
-	if a.e.nowNano() >= st.Expires+a.grace.Nanoseconds() {
+	if now >= st.Expires+a.grace.Nanoseconds() {
 		return nil, ErrSnapshotExpired
 	}
 	return st, nil
@@ -562,7 +562,7 @@ func (a *Agent) check() (*record.AgentState, error) {
 // The cluster's workspace and type come from the snapshot's state, held
 // in memory: a check costs the key lookup and nothing more.
 func (a *Agent) AuthenticateAgent(ctx context.Context, secret string) (Principal, error) {
-	st, err := a.check()
+	st, err := a.check(a.e.nowNano())
 	if err != nil {
 		return Principal{}, err
 	}
@@ -582,7 +582,7 @@ func (a *Agent) AuthenticateAgent(ctx context.Context, secret string) (Principal
 // AllowUnauthenticated reports whether a Kafka connection may proceed
 // without SASL: the cluster's policy, as of the snapshot.
 func (a *Agent) AllowUnauthenticated(context.Context) (bool, error) {
-	st, err := a.check()
+	st, err := a.check(a.e.nowNano())
 	if err != nil {
 		return false, err
 	}
@@ -592,16 +592,17 @@ func (a *Agent) AllowUnauthenticated(context.Context) (bool, error) {
 // AuthenticatePlain checks a SASL PLAIN message, as
 // [Engine.AuthenticatePlain] does on the control plane.
 func (a *Agent) AuthenticatePlain(ctx context.Context, msg []byte) (CredentialPrincipal, error) {
-	if _, err := a.check(); err != nil {
+	now := a.e.nowNano()
+	if _, err := a.check(now); err != nil {
 		return CredentialPrincipal{}, err
 	}
-	return a.e.AuthenticatePlain(ctx, a.cluster, msg)
+	return a.e.authenticatePlain(ctx, a.cluster, msg, now)
 }
 
 // StartSCRAM begins a SCRAM exchange, as [Engine.StartSCRAM] does on the
 // control plane, with the same fake salts for unknown users.
 func (a *Agent) StartSCRAM(ctx context.Context, mechanism string) (*SCRAMExchange, error) {
-	if _, err := a.check(); err != nil {
+	if _, err := a.check(a.e.nowNano()); err != nil {
 		return nil, err
 	}
 	return a.e.StartSCRAM(ctx, a.cluster, mechanism)

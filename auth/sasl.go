@@ -95,6 +95,13 @@ func parsePlain(msg []byte) (user, password []byte, ok bool) {
 // check is remembered for [Options.RememberPlain], so that a reconnecting
 // client costs no hashing; deleting the credential forgets it.
 func (e *Engine) AuthenticatePlain(ctx context.Context, cl keys.ClusterID, msg []byte) (CredentialPrincipal, error) {
+	return e.authenticatePlain(ctx, cl, msg, e.nowNano())
+}
+
+// authenticatePlain is AuthenticatePlain at time now (Unix nanoseconds),
+// which an agent reads once for its snapshot's expiry and this check: the
+// clock is not free.
+func (e *Engine) authenticatePlain(ctx context.Context, cl keys.ClusterID, msg []byte, now int64) (CredentialPrincipal, error) {
 	user, password, ok := parsePlain(msg)
 	if !ok {
 		return CredentialPrincipal{}, errBadPlain
@@ -103,7 +110,6 @@ func (e *Engine) AuthenticatePlain(ctx context.Context, cl keys.ClusterID, msg [
 		rid   [sha256.Size]byte
 		epoch uint64
 	)
-	now := e.nowNano()
 	if e.remembered != nil {
 		rid = e.remembered.id(cl, user, password)
 		p, ok, ep := e.remembered.lookup(&rid, now)
