@@ -205,20 +205,7 @@ func rechecksum(b *[secretBytes]byte) {
 func TestTimingAuthenticate(t *testing.T) {
 	m := timingSetup(t)
 	ctx := context.Background()
-	st := memstore.New()
-	t.Cleanup(func() { st.Close() })
-	e, err := auth.New(ctx, st, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := e.CreateAccount(ctx, "timing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := e.CreateWorkspace(ctx, acct.ID, "timing")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, ws := timingEngine(t, auth.Options{})
 	var valid [][secretBytes]byte
 	for i := range 1024 {
 		k, err := e.CreateApplicationKey(ctx, ws.ID, keys.KeyName(fmt.Sprintf("akn_timing_%d", i)), time.Time{})
@@ -284,6 +271,28 @@ func TestTimingAuthenticate(t *testing.T) {
 	}
 }
 
+// timingEngine returns an engine of opts over a new memory store, with one
+// account and one workspace.
+func timingEngine(t *testing.T, opts auth.Options) (*auth.Engine, auth.Workspace) {
+	t.Helper()
+	ctx := context.Background()
+	st := memstore.New()
+	t.Cleanup(func() { st.Close() })
+	e, err := auth.New(ctx, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := e.CreateAccount(ctx, "timing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := e.CreateWorkspace(ctx, acct.ID, "timing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, ws
+}
+
 // timingCreds is an engine over a memory store with the test's cheap
 // argon2id parameters and the default options otherwise, a BYOC cluster,
 // and n credentials with generated passwords ("ccp_" and 64 hex digits).
@@ -297,20 +306,7 @@ type timingCreds struct {
 func newTimingCreds(t *testing.T, n int) *timingCreds {
 	t.Helper()
 	ctx := context.Background()
-	st := memstore.New()
-	t.Cleanup(func() { st.Close() })
-	e, err := auth.New(ctx, st, auth.Options{PasswordHash: auth.CheapArgon2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := e.CreateAccount(ctx, "timing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := e.CreateWorkspace(ctx, acct.ID, "timing")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, ws := timingEngine(t, auth.Options{PasswordHash: auth.CheapArgon2})
 	c, err := e.CreateCluster(ctx, ws.ID, auth.ClusterSpec{Name: "timing", Type: cluster.BYOC})
 	if err != nil {
 		t.Fatal(err)

@@ -121,17 +121,7 @@ func BenchmarkSnapshotApply(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
 				b.StopTimer()
-				dir := b.TempDir()
-				var s store.Store
-				var err error
-				if be.durable() {
-					s, err = be.open(fmt.Sprintf("%s/%d", dir, i))
-				} else {
-					s, err = be.create(dir)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
+				s := newApplyStore(b, be, i)
 				ag, err := auth.NewAgent(ctx, s, auth.AgentOptions{Cluster: f.cl.ID, Trusted: []ed25519.PublicKey{f.pub}})
 				if err != nil {
 					b.Fatal(err)
@@ -191,17 +181,7 @@ func BenchmarkSnapshotApplyFloor(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
 				b.StopTimer()
-				dir := b.TempDir()
-				var s store.Store
-				var err error
-				if be.durable() {
-					s, err = be.open(fmt.Sprintf("%s/%d", dir, i))
-				} else {
-					s, err = be.create(dir)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
+				s := newApplyStore(b, be, i)
 				b.StartTimer()
 				for _, c := range chunks {
 					if err := s.Commit(ctx, c); err != nil {
@@ -216,6 +196,24 @@ func BenchmarkSnapshotApplyFloor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// newApplyStore returns a new, empty store of be for the i-th run of an
+// apply benchmark.
+func newApplyStore(b *testing.B, be backend, i int) store.Store {
+	b.Helper()
+	dir := b.TempDir()
+	var s store.Store
+	var err error
+	if be.durable() {
+		s, err = be.open(fmt.Sprintf("%s/%d", dir, i))
+	} else {
+		s, err = be.create(dir)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
 
 // BenchmarkSnapshotReapply measures an Apply over a store that holds the
