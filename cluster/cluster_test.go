@@ -96,4 +96,3 @@ func ExampleType_CheckSASL() {
 	fmt.Println(errors.Is(err, cluster.ErrInvalid))
 	// Output: true
 }
-
