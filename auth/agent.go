@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,6 +40,9 @@ var (
 	ErrSnapshotExpired = errors.New("auth: snapshot expired")
 	// ErrNoSnapshot: the agent has applied no snapshot yet.
 	ErrNoSnapshot = errors.New("auth: no snapshot applied")
+	// ErrAgentReplaced: another Agent was opened over this agent's store
+	// since; it owns the store, and this one applies nothing more.
+	ErrAgentReplaced = errors.New("auth: another agent has taken the store over")
 )
 
 // AgentOptions configure an [Agent].
@@ -65,10 +69,14 @@ type AgentOptions struct {
 //
 // The store is the agent's alone (pebble or badger in a directory of its
 // own). Apply is atomic: a snapshot that is refused, or an apply that
-// fails or is interrupted, leaves the previous snapshot in force.
+// fails or is interrupted, leaves the previous snapshot in force. The last
+// Agent opened over a store owns it: an earlier one keeps answering from
+// what it applied, but its Apply fails with [ErrAgentReplaced], so that two
+// of them never write the store at once.
 type Agent struct {
 	e       *Engine
 	s       *agentStore // the agent's store, as e reads it
+	token   [16]byte    // this Agent's ownership of the store (record.AgentOwnerKey)
 	cluster keys.ClusterID
 	trusted []ed25519.PublicKey
 	grace   time.Duration
@@ -77,8 +85,9 @@ type Agent struct {
 }
 
 // NewAgent opens an agent over its local store s, resuming from the
-// snapshot the store holds, if any. A store holding another cluster's
-// snapshot is refused.
+// snapshot the store holds, if any, and taking the store over from any
+// Agent opened over it before. A store holding another cluster's snapshot
+// is refused, before anything is written.
 func NewAgent(ctx context.Context, s store.Store, opts AgentOptions) (*Agent, error) {
 	if opts.Cluster.IsZero() {
 		return nil, invalid("agent needs its cluster id", nil)
@@ -94,44 +103,55 @@ func NewAgent(ctx context.Context, s store.Store, opts AgentOptions) (*Agent, er
 	if opts.Grace < 0 {
 		return nil, invalid("negative grace period", nil)
 	}
+	switch raw, err := s.Get(ctx, record.AgentStateKey); {
+	case err == nil:
+		st, err := record.DecodeAgentState(raw)
+		if err != nil {
+			return nil, err
+		}
+		if st.Cluster != opts.Cluster {
+			return nil, fmt.Errorf("%w: the store holds a snapshot of cluster %v", ErrSnapshotCluster, st.Cluster)
+		}
+	case !isNotFound(err):
+		return nil, fmt.Errorf("auth: reading agent state: %w", err)
+	}
 	as := &agentStore{Store: s}
 	e, err := New(ctx, as, opts.Engine)
 	if err != nil {
 		return nil, err
 	}
 	a := &Agent{e: e, s: as, cluster: opts.Cluster, trusted: opts.Trusted, grace: opts.Grace}
+	if _, err := rand.Read(a.token[:]); err != nil {
+		return nil, err
+	}
+	if err := s.Commit(ctx, new(store.Batch).Put(record.AgentOwnerKey, a.token[:])); err != nil {
+		return nil, fmt.Errorf("auth: taking the agent's store over: %w", err)
+	}
 	// A large apply interrupted after its snapshot was put in force is
-	// finished; one interrupted before is forgotten.
-	switch _, err := s.Get(ctx, record.StagedLiveKey); {
+	// finished, and the engine loads its index again from the tables as
+	// they are then; one interrupted before is forgotten.
+	switch raw, err := s.Get(ctx, record.StagedLiveKey); {
 	case err == nil:
-		if err := a.moveStaged(ctx); err != nil {
-			return nil, fmt.Errorf("auth: finishing an interrupted apply: %w", err)
+		v, err := record.DecodeStagedLive(raw)
+		if err != nil {
+			return nil, err
 		}
-		// The engine's index was loaded before the move.
+		if err := a.moveStaged(ctx, v); err != nil {
+			return nil, fmt.Errorf("auth: finishing an interrupted apply: %w", a.conflict(ctx, err))
+		}
 		if a.e, err = New(ctx, as, opts.Engine); err != nil {
 			return nil, err
 		}
 	case isNotFound(err):
 		if err := a.clearStaged(ctx); err != nil {
-			return nil, err
+			return nil, a.conflict(ctx, err)
 		}
 	default:
-		return nil, fmt.Errorf("auth: reading agent state: %w", err)
+		return nil, fmt.Errorf("auth: reading the staged-apply marker: %w", err)
 	}
-	raw, err := s.Get(ctx, record.AgentStateKey)
-	if isNotFound(err) {
-		return a, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("auth: reading agent state: %w", err)
-	}
-	st, err := record.DecodeAgentState(raw)
-	if err != nil {
+	if err := a.resume(ctx); err != nil {
 		return nil, err
 	}
-	if st.Cluster != opts.Cluster {
-		return nil, fmt.Errorf("%w: the store holds a snapshot of cluster %v", ErrSnapshotCluster, st.Cluster)
-	}
-	a.install(&st)
 	return a, nil
 }
 
@@ -147,347 +167,6 @@ func (a *Agent) Version() uint64 {
 		return st.Version
 	}
 	return 0
-}
-
-// Apply checks a snapshot (signature, cluster, version, expiry) and, if it
-// passes, replaces the agent's state with it atomically: every check
-// answers from the previous snapshot until the new one is in force, and
-// from the new one, whole, once it is.
-//
-// Only what changed is written. Changes that fit in one commit of the
-// store go in one commit with the new state. Larger ones are staged first
-// and put in force by one small commit, then moved into place while the
-// agent answers from them (see agentStore); a first snapshot, with nothing
-// in force yet, goes in place in chunks and is put in force by its state
-// record, written last. A refused snapshot writes nothing; an apply that
-// fails or is interrupted before its snapshot is in force leaves the
-// previous one in force, and what it wrote is forgotten or replaced by the
-// next apply. In the one case where Apply fails after its snapshot is in
-// force (a store error while its staged changes are moved into place), the
-// error says so, the agent answers from the new snapshot, and the next
-// Apply, or NewAgent after a restart, finishes the move.
-func (a *Agent) Apply(ctx context.Context, b []byte) error {
-	snap, err := snapshot.Decode(b, a.trusted)
-	switch {
-	case errors.Is(err, snapshot.ErrUnknownKey):
-		return ErrSnapshotUntrustedKey
-	case errors.Is(err, snapshot.ErrSignature):
-		return ErrSnapshotSignature
-	case err != nil:
-		return fmt.Errorf("%w: %w", ErrSnapshotMalformed, err)
-	case snap.Cluster != a.cluster:
-		return ErrSnapshotCluster
-	case a.e.nowNano() >= snap.Expires:
-		return ErrSnapshotExpired
-	}
-	a.applyMu.Lock()
-	defer a.applyMu.Unlock()
-	if a.s.moving.Load() {
-		if err := a.moveStaged(ctx); err != nil {
-			return fmt.Errorf("auth: finishing the previous apply: %w", err)
-		}
-	}
-	if cur := a.state.Load(); cur != nil && snap.Version <= cur.Version {
-		return ErrSnapshotRollback
-	}
-	st := record.AgentState{Cluster: snap.Cluster, Workspace: snap.Workspace, Type: snap.Type, SASL: snap.SASL,
-		Version: snap.Version, Expires: snap.Expires, FakeSaltKey: snap.FakeSaltKey}
-	want := snapshotRecords(snap)
-	for range a.e.maxAttempts {
-		// A conflict is another agent over the same store applying
-		// first: read its state again.
-		if err := a.apply(ctx, &st, want); !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("auth: gave up applying after %d conflicting writes: %w", a.e.maxAttempts, store.ErrConflict)
-}
-
-// apply makes st, whose records are want (sorted by key), the agent's
-// state, guarded by the state it reads.
-func (a *Agent) apply(ctx context.Context, st *record.AgentState, want []record.KV) error {
-	var w write
-	// The version in the store decides, so that two agents over one store
-	// (or a restarted one) never roll back.
-	raw, err := a.s.Store.Get(ctx, record.AgentStateKey)
-	first := isNotFound(err)
-	switch {
-	case err == nil:
-		old, err := record.DecodeAgentState(raw)
-		if err != nil {
-			return err
-		}
-		if old.Cluster != st.Cluster {
-			return ErrSnapshotCluster
-		}
-		if st.Version <= old.Version {
-			return ErrSnapshotRollback
-		}
-		w.RequireValue(record.AgentStateKey, raw)
-	case first:
-		w.RequireAbsent(record.AgentStateKey)
-	default:
-		return fmt.Errorf("auth: reading agent state: %w", err)
-	}
-	// A first apply writes every record: make room for them at once.
-	hint := 0
-	if first {
-		hint = len(want)
-	}
-	changes, err := a.diff(ctx, want, hint)
-	if err != nil {
-		return err
-	}
-	staged := false
-	switch {
-	case fitsOneCommit(changes):
-		addChanges(&w, changes, true)
-	case first:
-		// Nothing is in force and nothing reads the tables: the records
-		// go in place in chunks, and the state record puts them in force.
-		err := inChunks(changes, 1, func(part []change) error {
-			var cw write
-			cw.Grow(len(part))
-			addChanges(&cw, part, true)
-			return a.e.commit(ctx, &cw)
-		})
-		if err != nil {
-			return fmt.Errorf("auth: applying a first snapshot: %w", err)
-		}
-	default:
-		if err := a.stage(ctx, changes); err != nil {
-			return err
-		}
-		addChanges(&w, changes, false)
-		w.Put(record.StagedLiveKey, []byte{})
-		w.committed = func() { a.s.moving.Store(true) }
-		staged = true
-	}
-	w.Put(record.AgentStateKey, record.AppendAgentState(nil, st))
-	if err := a.e.commit(ctx, &w); err != nil {
-		return err
-	}
-	a.install(st)
-	if staged {
-		if err := a.moveStaged(ctx); err != nil {
-			return fmt.Errorf("auth: snapshot version %d is in force, but moving its records into place failed (the next Apply, or NewAgent, finishes it): %w", st.Version, err)
-		}
-	}
-	return nil
-}
-
-// One commit of an apply holds at most applyChunkOps operations and about
-// applyChunkBytes of keys and values: within what one badger transaction
-// holds at its default memtable size. Variables, so that tests can make
-// small snapshots large.
-var (
-	applyChunkOps   = 4096
-	applyChunkBytes = 512 << 10
-)
-
-// fitsOneCommit reports whether changes and the state record fit in one
-// commit.
-func fitsOneCommit(changes []change) bool {
-	if len(changes)+2 > applyChunkOps {
-		return false
-	}
-	size := 0
-	for _, c := range changes {
-		size += len(c.key) + len(c.value)
-	}
-	return size <= applyChunkBytes
-}
-
-// inChunks calls commit with successive parts of changes, each within one
-// commit's bounds, with one operation to spare, when every change costs
-// opsPer operations.
-func inChunks(changes []change, opsPer int, commit func(part []change) error) error {
-	for len(changes) > 0 {
-		n, size := 0, 0
-		for n < len(changes) && (n+1)*opsPer < applyChunkOps && size < applyChunkBytes {
-			size += len(changes[n].key) + len(changes[n].value)
-			n++
-		}
-		if err := commit(changes[:n]); err != nil {
-			return err
-		}
-		changes = changes[n:]
-	}
-	return nil
-}
-
-// stage writes changes under their staged keys, in commits that nothing
-// reads, after forgetting what an earlier apply left staged.
-func (a *Agent) stage(ctx context.Context, changes []change) error {
-	if err := a.clearStaged(ctx); err != nil {
-		return err
-	}
-	err := inChunks(changes, 1, func(part []change) error {
-		var b store.Batch
-		b.Grow(len(part))
-		for _, c := range part {
-			b.Put(record.StagedKey(c.key), record.AppendStaged(nil, c.del, c.value))
-		}
-		return a.s.Store.Commit(ctx, &b)
-	})
-	if err != nil {
-		return fmt.Errorf("auth: staging a snapshot: %w", err)
-	}
-	return nil
-}
-
-// scanStaged returns every staged change as a change of the key it
-// changes.
-func (a *Agent) scanStaged(ctx context.Context) ([]change, error) {
-	var out []change
-	err := a.s.Store.Scan(ctx, record.StagedPrefix(), func(k, v []byte) error {
-		key, err := record.UnstagedKey(k)
-		if err != nil {
-			return err
-		}
-		value, del, err := record.DecodeStaged(v)
-		if err != nil {
-			return err
-		}
-		out = append(out, change{key: bytes.Clone(key), value: bytes.Clone(value), del: del})
-		return nil
-	})
-	return out, err
-}
-
-// clearStaged deletes the staged changes of an apply that never put its
-// snapshot in force.
-func (a *Agent) clearStaged(ctx context.Context) error {
-	left, err := a.scanStaged(ctx)
-	if err != nil {
-		return fmt.Errorf("auth: reading staged changes: %w", err)
-	}
-	err = inChunks(left, 1, func(part []change) error {
-		var b store.Batch
-		b.Grow(len(part))
-		for _, c := range part {
-			b.Delete(record.StagedKey(c.key))
-		}
-		return a.s.Store.Commit(ctx, &b)
-	})
-	if err != nil {
-		return fmt.Errorf("auth: clearing staged changes: %w", err)
-	}
-	return nil
-}
-
-// moveStaged moves the staged changes, which are in force, into place:
-// each chunk in one commit that applies them and deletes their staged
-// copies, the last one also deleting the live marker. Then reads go to the
-// store alone again.
-func (a *Agent) moveStaged(ctx context.Context) error {
-	staged, err := a.scanStaged(ctx)
-	if err != nil {
-		return err
-	}
-	remaining := len(staged)
-	err = inChunks(staged, 2, func(part []change) error {
-		var b store.Batch
-		b.Grow(2*len(part) + 1)
-		for _, c := range part {
-			if c.del {
-				b.Delete(c.key)
-			} else {
-				b.Put(c.key, c.value)
-			}
-			b.Delete(record.StagedKey(c.key))
-		}
-		if remaining -= len(part); remaining == 0 {
-			b.Delete(record.StagedLiveKey)
-		}
-		return a.s.Store.Commit(ctx, &b)
-	})
-	if err != nil {
-		return err
-	}
-	if len(staged) == 0 {
-		if err := a.s.Store.Commit(ctx, new(store.Batch).Delete(record.StagedLiveKey)); err != nil {
-			return err
-		}
-	}
-	a.s.moving.Store(false)
-	return nil
-}
-
-// change is one record an apply deletes or puts.
-type change struct {
-	key, value []byte
-	gone       bool // the record under key is deleted or replaced
-	del        bool // delete, rather than put value
-}
-
-// diff returns what turns the agent's tables into want (sorted by key):
-// records that are gone are deleted, records that differ or are new are
-// put, and records that are the same are left alone, so that an apply
-// costs what changed, and the keys and logins it did not touch stay
-// cached. It walks the tables and want side by side, both in key order, so
-// its changes come out in key order too.
-func (a *Agent) diff(ctx context.Context, want []record.KV, hint int) ([]change, error) {
-	// The walk is only right over sorted records: check, rather than
-	// write a wrong state.
-	if !slices.IsSortedFunc(want, func(a, b record.KV) int { return bytes.Compare(a.Key, b.Key) }) {
-		return nil, errors.New("auth: snapshot records out of key order")
-	}
-	out := make([]change, 0, hint)
-	i := 0
-	for _, prefix := range record.AgentTablePrefixes() {
-		err := a.e.s.Scan(ctx, prefix, func(k, v []byte) error {
-			for i < len(want) && bytes.Compare(want[i].Key, k) < 0 {
-				out = append(out, change{key: want[i].Key, value: want[i].Value})
-				i++
-			}
-			if i < len(want) && bytes.Equal(want[i].Key, k) {
-				if !bytes.Equal(want[i].Value, v) {
-					out = append(out, change{key: want[i].Key, value: want[i].Value, gone: true})
-				}
-				i++
-				return nil
-			}
-			out = append(out, change{key: bytes.Clone(k), gone: true, del: true})
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	for ; i < len(want); i++ {
-		out = append(out, change{key: want[i].Key, value: want[i].Value})
-	}
-	return out, nil
-}
-
-// addChanges tells the engine's index, key cache and remembered logins,
-// through w, what changes replace; with ops, it also adds the changes to
-// w's batch.
-func addChanges(w *write, changes []change, ops bool) {
-	for _, c := range changes {
-		p, hotErr := record.HashKeyPrefix(c.key)
-		if c.gone {
-			if hotErr == nil {
-				w.removed = append(w.removed, *p)
-			}
-			if id, ok := record.CredentialIDOfKey(c.key); ok {
-				w.removedCreds = append(w.removedCreds, id)
-			}
-		}
-		if c.del {
-			if ops {
-				w.Delete(c.key)
-			}
-			continue
-		}
-		if ops {
-			w.Put(c.key, c.value)
-		}
-		if hotErr == nil {
-			w.added = append(w.added, *p)
-		}
-	}
 }
 
 // snapshotRecords returns every record snap puts in the agent's store, in

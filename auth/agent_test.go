@@ -508,23 +508,39 @@ func TestAgentApplyKeepsWhatDidNotChange(t *testing.T) {
 }
 
 // TestAgentRollbackAcrossAgents: the version in the store decides, not an
-// agent's memory. Two agents opened over one store before any apply: once
-// one has applied version 2, the other cannot apply version 1.
+// agent's memory: an agent opened over a store that another applied
+// version 2 to cannot apply version 1. And the last agent opened over a
+// store owns it: the earlier one applies nothing more (ErrAgentReplaced)
+// but still answers from what it applied.
 func TestAgentRollbackAcrossAgents(t *testing.T) {
 	o := newOffline(t)
 	v1 := o.export(t, o.a.Cluster.ID, time.Hour)
 	v2 := o.export(t, o.a.Cluster.ID, time.Hour)
+	v3 := o.export(t, o.a.Cluster.ID, time.Hour)
 	s := memstore.New()
 	defer s.Close()
-	first, second := o.agent(t, s, auth.AgentOptions{}), o.agent(t, s, auth.AgentOptions{})
+	first := o.agent(t, s, auth.AgentOptions{})
 	if err := first.Apply(o.ctx, v2); err != nil {
 		t.Fatal(err)
+	}
+	second := o.agent(t, s, auth.AgentOptions{})
+	if v := second.Version(); v != 2 {
+		t.Fatalf("an agent opened over a store at version 2 reports version %d", v)
 	}
 	if err := second.Apply(o.ctx, v1); !errors.Is(err, auth.ErrSnapshotRollback) {
 		t.Fatalf("applying version 1 over a store at version 2: %v, want ErrSnapshotRollback", err)
 	}
-	if v := o.agent(t, s, auth.AgentOptions{}).Version(); v != 2 {
-		t.Fatalf("store at version %d, want 2", v)
+	if err := first.Apply(o.ctx, v3); !errors.Is(err, auth.ErrAgentReplaced) {
+		t.Fatalf("an apply by the agent opened first: %v, want ErrAgentReplaced", err)
+	}
+	if _, err := first.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
+		t.Fatalf("the replaced agent no longer answers: %v", err)
+	}
+	if err := second.Apply(o.ctx, v3); err != nil {
+		t.Fatal(err)
+	}
+	if v := o.agent(t, s, auth.AgentOptions{}).Version(); v != 3 {
+		t.Fatalf("store at version %d, want 3", v)
 	}
 }
 

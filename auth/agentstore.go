@@ -14,18 +14,20 @@ import (
 // into place.
 //
 // A snapshot whose changes do not fit in one commit is applied in three
-// steps: its changes are staged under record.StagedKey (commits of bounded
-// size that nothing reads); one small commit puts the new AgentState and
-// record.StagedLiveKey, which puts the snapshot in force; then the changes
-// are moved into place, each chunk in one commit that writes the changed
-// records and deletes their staged copies. While moving is set, a read
-// looks for a staged change first, so that every read sees the new
-// snapshot whole: a record is either still staged or already in place,
-// never neither. Moving is off in the steady state, where a read costs one
-// atomic load more than the store's own.
+// steps: its changes are staged under record.StagedKey of its version
+// (commits of bounded size that nothing reads); one small commit puts the
+// new AgentState and record.StagedLiveKey, which puts the snapshot in
+// force; then the changes are moved into place, each chunk in one commit
+// that writes the changed records and deletes their staged copies. While
+// moving holds a version, a read looks for a change staged for that
+// version first, so that every read sees the new snapshot whole: a record
+// is either still staged or already in place, never neither; and a reader
+// that loaded the version of one move never reads what a later apply
+// stages. Moving is 0 in the steady state, where a read costs one atomic
+// load more than the store's own.
 type agentStore struct {
 	store.Store
-	moving atomic.Bool
+	moving atomic.Uint64 // the version whose staged changes are being moved, or 0
 }
 
 // errScanWhileMoving: no scan runs while staged changes are moved (the
@@ -34,8 +36,8 @@ var errScanWhileMoving = errors.New("auth: agent store scanned while a snapshot 
 
 // Get implements [store.Store].
 func (s *agentStore) Get(ctx context.Context, key []byte) ([]byte, error) {
-	if s.moving.Load() {
-		raw, err := s.Store.Get(ctx, record.StagedKey(key))
+	if v := s.moving.Load(); v != 0 {
+		raw, err := s.Store.Get(ctx, record.StagedKey(v, key))
 		switch {
 		case err == nil:
 			v, del, err := record.DecodeStaged(raw)
@@ -55,7 +57,7 @@ func (s *agentStore) Get(ctx context.Context, key []byte) ([]byte, error) {
 
 // Scan implements [store.Store].
 func (s *agentStore) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
-	if s.moving.Load() {
+	if s.moving.Load() != 0 {
 		return errScanWhileMoving
 	}
 	return s.Store.Scan(ctx, prefix, fn)

@@ -1,6 +1,10 @@
 package record
 
-import "github.com/streamauth/streamauth/keys"
+import (
+	"encoding/binary"
+
+	"github.com/streamauth/streamauth/keys"
+)
 
 // The keyspace. Each table is one tag byte followed by 16-byte binary
 // identifiers; ids are fixed-length, so no separator is needed and a prefix
@@ -23,8 +27,9 @@ import "github.com/streamauth/streamauth/keys"
 //	f                      → the store's key of fake SCRAM salts (for unknown usernames)
 //	V cluster              → version of the cluster's last exported snapshot (control plane)
 //	a                      → AgentState: the snapshot an agent's store holds (agent)
-//	S key                  → Staged         a change of a large apply, staged under the key it changes (agent)
-//	L                      → (empty)        the staged changes are in force, being moved into place (agent)
+//	S version key          → Staged         a change of a large apply, staged under the key it changes (agent)
+//	L                      → version        the changes staged for version are in force, being moved into place (agent)
+//	O                      → token          the Agent that owns the store, the last opened over it (agent)
 const (
 	tagAccount          = 'A'
 	tagWorkspace        = 'W'
@@ -45,6 +50,7 @@ const (
 	tagAgentState       = 'a'
 	tagStaged           = 'S'
 	tagStagedLive       = 'L'
+	tagAgentOwner       = 'O'
 )
 
 // MetaKey holds the store's format version.
@@ -56,26 +62,47 @@ var FakeSaltKey = []byte{tagFakeSalt}
 // AgentStateKey holds an agent store's AgentState.
 var AgentStateKey = []byte{tagAgentState}
 
-// StagedLiveKey, when present, says that the staged changes (under
-// StagedPrefix) are in force: the AgentState committed with it is, and its
-// changes are being moved into place.
+// StagedLiveKey, when present, says that the changes staged for the
+// snapshot version it holds (StagedLiveValue) are in force: the AgentState
+// committed with it is, and those changes are being moved into place.
 var StagedLiveKey = []byte{tagStagedLive}
 
-// StagedPrefix is the prefix of every staged change.
+// AgentOwnerKey holds the token of the Agent that owns an agent's store:
+// the last one opened over it. Every write of an agent is guarded by it.
+var AgentOwnerKey = []byte{tagAgentOwner}
+
+// StagedPrefix is the prefix of every staged change, of any version.
 func StagedPrefix() []byte { return []byte{tagStaged} }
 
-// StagedKey returns the key under which a change to key is staged.
-func StagedKey(key []byte) []byte {
-	return append(append(make([]byte, 0, 1+len(key)), tagStaged), key...)
+// StagedVersionPrefix is the prefix of the changes staged for version v.
+func StagedVersionPrefix(v uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 9), tagStaged), v)
 }
 
-// UnstagedKey returns the key a staged change's key changes, sharing its
-// bytes.
-func UnstagedKey(staged []byte) ([]byte, error) {
-	if len(staged) < 2 || staged[0] != tagStaged {
-		return nil, errShort
+// StagedKey returns the key under which a change to key is staged for
+// snapshot version v: the staged changes of two applies never mix.
+func StagedKey(v uint64, key []byte) []byte {
+	return append(append(make([]byte, 0, 9+len(key)), StagedVersionPrefix(v)...), key...)
+}
+
+// UnstagedKey returns the version and the key of a staged change's key,
+// the key sharing staged's bytes.
+func UnstagedKey(staged []byte) (uint64, []byte, error) {
+	if len(staged) < 10 || staged[0] != tagStaged {
+		return 0, nil, errShort
 	}
-	return staged[1:], nil
+	return binary.BigEndian.Uint64(staged[1:9]), staged[9:], nil
+}
+
+// StagedLiveValue is the value of StagedLiveKey for version v.
+func StagedLiveValue(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// DecodeStagedLive returns the version StagedLiveKey's value holds.
+func DecodeStagedLive(b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, errLength
+	}
+	return binary.BigEndian.Uint64(b), nil
 }
 
 // SnapshotVersionKey holds the version of cluster c's last exported

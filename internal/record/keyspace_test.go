@@ -92,8 +92,9 @@ func TestTablesHaveDistinctTags(t *testing.T) {
 		"cluster key":       ClusterKeyKey(cl, ky),
 		"meta":              MetaKey,
 		"agent state":       AgentStateKey,
-		"staged":            StagedKey(MetaKey),
+		"staged":            StagedKey(1, MetaKey),
 		"staged live":       StagedLiveKey,
+		"agent owner":       AgentOwnerKey,
 	}
 	seen := map[byte]string{}
 	for name, k := range tables {

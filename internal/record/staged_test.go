@@ -63,17 +63,28 @@ func TestStagedResealedRefused(t *testing.T) {
 func TestStagedKey(t *testing.T) {
 	_, _, id, _ := idsFrom(t, seq(1, 16), seq(2, 16), seq(3, 16), seq(4, 16))
 	cl := ClusterKey(id)
-	k := StagedKey(cl)
-	if !bytes.HasPrefix(k, StagedPrefix()) {
-		t.Fatalf("StagedKey %x lacks the staged prefix", k)
+	k := StagedKey(7, cl)
+	if !bytes.HasPrefix(k, StagedVersionPrefix(7)) || !bytes.HasPrefix(k, StagedPrefix()) {
+		t.Fatalf("StagedKey %x lacks its prefixes", k)
 	}
-	back, err := UnstagedKey(k)
-	if err != nil || !bytes.Equal(back, cl) {
-		t.Fatalf("UnstagedKey(StagedKey(%x)) = %x, %v", cl, back, err)
+	if bytes.HasPrefix(StagedKey(8, cl), StagedVersionPrefix(7)) {
+		t.Fatalf("a change staged for version 8 is under version 7's prefix")
 	}
-	for _, bad := range [][]byte{nil, StagedPrefix(), cl} {
-		if _, err := UnstagedKey(bad); !errors.Is(err, store.ErrCorrupt) {
+	v, back, err := UnstagedKey(k)
+	if err != nil || v != 7 || !bytes.Equal(back, cl) {
+		t.Fatalf("UnstagedKey(StagedKey(7, %x)) = %d, %x, %v", cl, v, back, err)
+	}
+	for _, bad := range [][]byte{nil, StagedPrefix(), StagedVersionPrefix(7), cl} {
+		if _, _, err := UnstagedKey(bad); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("UnstagedKey(%x) = %v, want ErrCorrupt", bad, err)
+		}
+	}
+	if v, err := DecodeStagedLive(StagedLiveValue(1 << 40)); err != nil || v != 1<<40 {
+		t.Fatalf("DecodeStagedLive(StagedLiveValue(2^40)) = %d, %v", v, err)
+	}
+	for _, bad := range [][]byte{nil, make([]byte, 7), make([]byte, 9)} {
+		if _, err := DecodeStagedLive(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("DecodeStagedLive(%x) = %v, want ErrCorrupt", bad, err)
 		}
 	}
 }
