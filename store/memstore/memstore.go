@@ -39,9 +39,11 @@
 //
 // # Concurrency
 //
-// One reader-writer lock guards the table and the index: Get and Scan take
+// A reader-writer lock guards the table and the index: Get and Scan take
 // it for reading, Commit for writing, so a commit's writes become visible
-// all at once. Hashing keys and copying new entries happen before Commit
+// all at once. It is sharded (lock.go): a reader takes the read lock of
+// one of 32 shards, a writer all of them, so that reads on several cores
+// do not contend on one reader count. Hashing keys and copying new entries happen before Commit
 // takes the lock; growing the hash table rebuilds at most one table of
 // 6,272 entries at a time under it. Scan collects the refs under the lock
 // and calls fn after releasing it, so fn may use the store.
@@ -51,7 +53,6 @@ import (
 	"bytes"
 	"context"
 	"hash/maphash"
-	"sync"
 
 	"github.com/streamauth/streamauth/store"
 )
@@ -60,7 +61,7 @@ import (
 type Store struct {
 	seed maphash.Seed // immutable: keys are hashed without the lock
 
-	mu     sync.RWMutex
+	mu     shardedLock
 	closed bool
 	table  hashTable
 	index  index
@@ -84,10 +85,10 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	h := hashKey(s.seed, key)
-	s.mu.RLock()
+	m := s.mu.rlock(h)
 	r, ok := s.table.get(key, h)
 	closed := s.closed
-	s.mu.RUnlock()
+	m.RUnlock()
 	switch {
 	case closed:
 		return nil, store.ErrClosed
@@ -110,16 +111,16 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []by
 		return store.ErrInvalidArgument
 	}
 	var refs []ref
-	s.mu.RLock()
+	m := s.mu.rlock(hashKey(s.seed, prefix))
 	if s.closed {
-		s.mu.RUnlock()
+		m.RUnlock()
 		return store.ErrClosed
 	}
 	s.index.ascend(prefix, func(r ref) bool {
 		refs = append(refs, r)
 		return true
 	})
-	s.mu.RUnlock()
+	m.RUnlock()
 	for _, r := range refs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -164,8 +165,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		ghashes = append(ghashes, hashKey(s.seed, g.Key))
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.lock()
+	defer s.mu.unlock()
 	if s.closed {
 		return store.ErrClosed
 	}
@@ -206,8 +207,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 // Close implements [store.Store]. It drops the contents; views handed out
 // earlier stay valid.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.lock()
+	defer s.mu.unlock()
 	s.closed = true
 	s.table = hashTable{}
 	s.index = index{}
@@ -216,8 +217,8 @@ func (s *Store) Close() error {
 
 // Len returns the number of keys in the store.
 func (s *Store) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	m := s.mu.rlock(0)
+	defer m.RUnlock()
 	return s.table.used
 }
 
