@@ -42,8 +42,8 @@
 // A reader-writer lock guards the table and the index: Get and Scan take
 // it for reading, Commit for writing, so a commit's writes become visible
 // all at once. It is sharded (lock.go): a reader takes the read lock of
-// one of 32 shards, a writer all of them, so that reads on several cores
-// do not contend on one reader count. Hashing keys and copying new entries happen before Commit
+// its processor's shard, one of 32, a writer all of them, so that reads on
+// several cores do not contend on one reader count. Hashing keys and copying new entries happen before Commit
 // takes the lock; growing the hash table rebuilds at most one table of
 // 6,272 entries at a time under it. Scan collects the refs under the lock
 // and calls fn after releasing it, so fn may use the store.
@@ -85,7 +85,7 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	h := hashKey(s.seed, key)
-	m := s.mu.rlock(h)
+	m := s.mu.rlock()
 	r, ok := s.table.get(key, h)
 	closed := s.closed
 	m.RUnlock()
@@ -111,7 +111,7 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []by
 		return store.ErrInvalidArgument
 	}
 	var refs []ref
-	m := s.mu.rlock(hashKey(s.seed, prefix))
+	m := s.mu.rlock()
 	if s.closed {
 		m.RUnlock()
 		return store.ErrClosed
@@ -217,7 +217,7 @@ func (s *Store) Close() error {
 
 // Len returns the number of keys in the store.
 func (s *Store) Len() int {
-	m := s.mu.rlock(0)
+	m := s.mu.rlock()
 	defer m.RUnlock()
 	return s.table.used
 }
