@@ -10,7 +10,10 @@
 # campaign leaves the other core free). Fifteen targets at 10 minutes take
 # two and a half hours. A crasher stops its target and is written by go test
 # under the package's testdata/fuzz/<target>/, where it stays as a regression
-# seed that every later `go test` runs; the summary lists it. The summary
+# seed that every later `go test` runs; the summary lists it, with what go
+# test said. Do not suspend the fuzzer (SIGSTOP) while it runs: the
+# coordinator then takes its workers for hung and writes the input they
+# held as a crasher that is not one. The summary
 # goes to fuzz/campaign.txt (ignored by git) and to stdout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +46,12 @@ for dir in $pkgs; do
 			failed=1
 		fi
 		printf '%-28s %-22s %8s %14s %10s %s\n' "$target" "$dir" "$fuzztime" "${execs:-?}" "${newi:-?}" "$result" | tee -a "$out"
+		if [ $rc -ne 0 ]; then
+			# What go test said, to tell a crasher from a worker that hung
+			# (a machine stalled or stopped: the input it names then
+			# passes when replayed with go test -run).
+			grep -v 'fuzz: elapsed:' "$log" | tail -n 25 | sed 's/^/    /' | tee -a "$out"
+		fi
 		rm -f "$log"
 	done
 done
