@@ -38,6 +38,20 @@ func (s *commitHookStore) Commit(ctx context.Context, b *store.Batch) error {
 	return s.Store.Commit(ctx, b)
 }
 
+// hookedAgent returns a memory store, a commitHookStore over it and an
+// agent over that, which applied v1.
+func (l *largeReapply) hookedAgent(t *testing.T) (*memstore.Store, *commitHookStore, *auth.Agent) {
+	t.Helper()
+	inner := memstore.New()
+	t.Cleanup(func() { inner.Close() })
+	hs := &commitHookStore{Store: inner}
+	ag := l.agent(t, hs, auth.AgentOptions{})
+	if err := ag.Apply(l.ctx, l.v1); err != nil {
+		t.Fatal(err)
+	}
+	return inner, hs, ag
+}
+
 // isMoveChunk reports whether b moves staged changes into place: it
 // deletes a staged key ('S') and writes another.
 func isMoveChunk(b *store.Batch) bool {
@@ -101,13 +115,7 @@ func TestAgentApplyTookEffectDespiteError(t *testing.T) {
 // fails with ErrAgentReplaced and changes nothing in force.
 func TestAgentReplacedWhileStaging(t *testing.T) {
 	l := newLargeReapply(t, 5000)
-	inner := memstore.New()
-	defer inner.Close()
-	hs := &commitHookStore{Store: inner}
-	ag := l.agent(t, hs, auth.AgentOptions{})
-	if err := ag.Apply(l.ctx, l.v1); err != nil {
-		t.Fatal(err)
-	}
+	inner, hs, ag := l.hookedAgent(t)
 	var second *auth.Agent
 	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
 		hs.setHook(nil)
@@ -138,13 +146,7 @@ func TestAgentReplacedWhileMoving(t *testing.T) {
 	}
 	l.now = l.now.Add(time.Second)
 	v3 := l.export(t, l.a.Cluster.ID, 24*time.Hour)
-	inner := memstore.New()
-	defer inner.Close()
-	hs := &commitHookStore{Store: inner}
-	ag := l.agent(t, hs, auth.AgentOptions{})
-	if err := ag.Apply(l.ctx, l.v1); err != nil {
-		t.Fatal(err)
-	}
+	inner, hs, ag := l.hookedAgent(t)
 	chunks := 0
 	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
 		if isMoveChunk(b) {

@@ -152,18 +152,10 @@ func BenchmarkSnapshotApply(b *testing.B) {
 func BenchmarkSnapshotApplyFloor(b *testing.B) {
 	ctx := context.Background()
 	f := newSnapshotFixture(b)
-	src := memstore.New()
-	defer src.Close()
-	ag, err := auth.NewAgent(ctx, src, auth.AgentOptions{Cluster: f.cl.ID, Trusted: []ed25519.PublicKey{f.pub}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := ag.Apply(ctx, f.snap); err != nil {
-		b.Fatal(err)
-	}
+	src, _ := appliedMemAgent(b, f)
 	var chunks []*store.Batch
 	batch, size := &store.Batch{}, 0
-	err = src.Scan(ctx, nil, func(k, v []byte) error {
+	err := src.Scan(ctx, nil, func(k, v []byte) error {
 		if batch.Len() == 4096 || size+len(k)+len(v) > 512<<10 {
 			chunks = append(chunks, batch)
 			batch, size = &store.Batch{}, 0
@@ -198,6 +190,23 @@ func BenchmarkSnapshotApplyFloor(b *testing.B) {
 	}
 }
 
+// appliedMemAgent returns a memory store, closed when b ends, and an agent
+// over it that applied f's snapshot.
+func appliedMemAgent(b *testing.B, f *snapshotFixture) (*memstore.Store, *auth.Agent) {
+	b.Helper()
+	ctx := context.Background()
+	s := memstore.New()
+	b.Cleanup(func() { s.Close() })
+	ag, err := auth.NewAgent(ctx, s, auth.AgentOptions{Cluster: f.cl.ID, Trusted: []ed25519.PublicKey{f.pub}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ag.Apply(ctx, f.snap); err != nil {
+		b.Fatal(err)
+	}
+	return s, ag
+}
+
 // newApplyStore returns a new, empty store of be for the i-th run of an
 // apply benchmark.
 func newApplyStore(b *testing.B, be backend, i int) store.Store {
@@ -223,15 +232,7 @@ func newApplyStore(b *testing.B, be backend, i int) store.Store {
 func BenchmarkSnapshotReapply(b *testing.B) {
 	ctx := context.Background()
 	f := newSnapshotFixture(b)
-	s := memstore.New()
-	defer s.Close()
-	ag, err := auth.NewAgent(ctx, s, auth.AgentOptions{Cluster: f.cl.ID, Trusted: []ed25519.PublicKey{f.pub}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := ag.Apply(ctx, f.snap); err != nil {
-		b.Fatal(err)
-	}
+	_, ag := appliedMemAgent(b, f)
 	creds, err := f.e.ListCredentials(ctx, f.cl.ID)
 	if err != nil {
 		b.Fatal(err)
