@@ -136,11 +136,24 @@ func TestAgentLargeReapplyInterrupted(t *testing.T) {
 // sees the switch once: after it has seen one change of the new snapshot,
 // it never sees the old one again (a revoked key valid, an added key
 // unknown).
+//
+// It runs over the memory store, where every lookup reads the store
+// through the agent's overlay, and over a wrapper that hides that the
+// store is in memory, where the engine's index and cache answer first.
 func TestAgentLargeReapplyReaders(t *testing.T) {
 	l := newLargeReapply(t, 6000)
+	for name, wrap := range map[string]func(store.Store) store.Store{
+		"store":       func(s store.Store) store.Store { return s },
+		"index+cache": func(s store.Store) store.Store { return &auth.CountingStore{Store: s} },
+	} {
+		t.Run(name, func(t *testing.T) { readersSeeSwitchOnce(t, l, wrap) })
+	}
+}
+
+func readersSeeSwitchOnce(t *testing.T, l *largeReapply, wrap func(store.Store) store.Store) {
 	s := memstore.New()
 	defer s.Close()
-	ag := l.agent(t, s, auth.AgentOptions{})
+	ag := l.agent(t, wrap(s), auth.AgentOptions{})
 	if err := ag.Apply(l.ctx, l.v1); err != nil {
 		t.Fatal(err)
 	}
