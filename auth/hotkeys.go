@@ -2,9 +2,9 @@ package auth
 
 import (
 	"encoding/binary"
-	"sync"
 	"sync/atomic"
 
+	"github.com/streamauth/streamauth/internal/plock"
 	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
 )
@@ -37,7 +37,9 @@ import (
 // while it runs, lookups see what the store holds.
 //
 // The state is split into shards by the digest's first byte, each under its
-// own lock, so that lookups on several cores rarely meet.
+// own lock, an internal/plock.RWMutex, whose readers on different cores
+// take different locks: a lookup writes no memory that another core's
+// lookup writes.
 type hotKeys struct {
 	shards   [hotShards]hotShard
 	index    bool // whether the index is kept (and may refuse lookups)
@@ -58,12 +60,11 @@ type hotKeys struct {
 const hotShards = 64
 
 type hotShard struct {
-	mu      sync.RWMutex
+	mu      plock.RWMutex
 	epoch   uint64
 	live    prefixSet
 	pending map[[keys.PrefixSize]byte]int // deletes in flight, by prefix
 	cache   map[[keys.PrefixSize]byte]cachedKey
-	_       [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // cachedKey is a cached hot key record, held without pointers so that the
@@ -133,20 +134,20 @@ const (
 func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
 	p := d.Prefix()
 	sh := h.shard(p)
-	sh.mu.RLock()
+	m := sh.mu.RLock()
 	if h.index && !sh.live.has(indexWord(p)) {
-		sh.mu.RUnlock()
+		m.RUnlock()
 		return lookupUnknown, 0
 	}
 	// No entry exists while a delete of its prefix is pending: begin drops
 	// it, and insert refuses.
 	if c, ok := sh.cache[*p]; ok && d.Equal(c.digest) {
 		*out = c
-		sh.mu.RUnlock()
+		m.RUnlock()
 		return lookupHit, 0
 	}
 	epoch := sh.epoch
-	sh.mu.RUnlock()
+	m.RUnlock()
 	return lookupStore, epoch
 }
 
@@ -250,9 +251,9 @@ func (h *hotKeys) cacheLen() int {
 	n := 0
 	for i := range h.shards {
 		sh := &h.shards[i]
-		sh.mu.RLock()
+		m := sh.mu.RLock()
 		n += len(sh.cache)
-		sh.mu.RUnlock()
+		m.RUnlock()
 	}
 	return n
 }

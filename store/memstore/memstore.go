@@ -41,12 +41,13 @@
 //
 // A reader-writer lock guards the table and the index: Get and Scan take
 // it for reading, Commit for writing, so a commit's writes become visible
-// all at once. It is sharded (lock.go): a reader takes the read lock of
-// its processor's shard, one of 32, a writer all of them, so that reads on
-// several cores do not contend on one reader count. Hashing keys and copying new entries happen before Commit
-// takes the lock; growing the hash table rebuilds at most one table of
-// 6,272 entries at a time under it. Scan collects the refs under the lock
-// and calls fn after releasing it, so fn may use the store.
+// all at once. It is an internal/plock.RWMutex: a reader takes the read
+// lock of its processor's slot, a writer every slot's, so that reads on
+// several cores do not contend on one reader count. Hashing keys and
+// copying new entries happen before Commit takes the lock; growing the
+// hash table rebuilds at most one table of 6,272 entries at a time under
+// it. Scan collects the refs under the lock and calls fn after releasing
+// it, so fn may use the store.
 package memstore
 
 import (
@@ -54,6 +55,7 @@ import (
 	"context"
 	"hash/maphash"
 
+	"github.com/streamauth/streamauth/internal/plock"
 	"github.com/streamauth/streamauth/store"
 )
 
@@ -61,7 +63,7 @@ import (
 type Store struct {
 	seed maphash.Seed // immutable: keys are hashed without the lock
 
-	mu     shardedLock
+	mu     plock.RWMutex
 	closed bool
 	table  hashTable
 	index  index
@@ -85,7 +87,7 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	h := hashKey(s.seed, key)
-	m := s.mu.rlock()
+	m := s.mu.RLock()
 	r, ok := s.table.get(key, h)
 	closed := s.closed
 	m.RUnlock()
@@ -111,7 +113,7 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []by
 		return store.ErrInvalidArgument
 	}
 	var refs []ref
-	m := s.mu.rlock()
+	m := s.mu.RLock()
 	if s.closed {
 		m.RUnlock()
 		return store.ErrClosed
@@ -165,8 +167,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		ghashes = append(ghashes, hashKey(s.seed, g.Key))
 	}
 
-	s.mu.lock()
-	defer s.mu.unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return store.ErrClosed
 	}
@@ -207,8 +209,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 // Close implements [store.Store]. It drops the contents; views handed out
 // earlier stay valid.
 func (s *Store) Close() error {
-	s.mu.lock()
-	defer s.mu.unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.closed = true
 	s.table = hashTable{}
 	s.index = index{}
@@ -217,7 +219,7 @@ func (s *Store) Close() error {
 
 // Len returns the number of keys in the store.
 func (s *Store) Len() int {
-	m := s.mu.rlock()
+	m := s.mu.RLock()
 	defer m.RUnlock()
 	return s.table.used
 }
