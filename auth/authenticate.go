@@ -46,9 +46,9 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 // and caches the key (if the engine has a cache) under the epoch its lookup
 // began at.
 func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, epoch uint64) (Principal, error) {
-	hk := e.hashKeys.Get().(*[1 + keys.PrefixSize]byte)
-	raw, err := e.s.Get(ctx, record.HashKey(hk, d.Prefix()))
-	e.hashKeys.Put(hk)
+	kb := e.keyBufs.Get().(*keyBuf)
+	raw, err := e.s.Get(ctx, record.HashKey(&kb.b, d.Prefix()))
+	e.keyBufs.Put(kb)
 	if err != nil {
 		if isNotFound(err) {
 			return Principal{}, errUnknown

@@ -188,8 +188,8 @@ func (e *Engine) readClusterScope(ctx context.Context, id keys.ClusterID) (recor
 	if id.IsZero() {
 		return record.ClusterScope{}, invalid("no cluster id", nil)
 	}
-	kb := e.keyBufs.Get().(*[1 + keys.UUIDSize]byte)
-	raw, err := e.get(ctx, record.ClusterKeyTo(kb, id), "cluster")
+	kb := e.keyBufs.Get().(*keyBuf)
+	raw, err := e.get(ctx, record.ClusterKeyTo(&kb.b, id), "cluster")
 	e.keyBufs.Put(kb)
 	if err != nil {
 		return record.ClusterScope{}, err

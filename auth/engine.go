@@ -79,8 +79,7 @@ type Engine struct {
 	hasher      *keys.Hasher
 	now         func() time.Time
 	maxAttempts int
-	hashKeys    sync.Pool // of *[1 + keys.PrefixSize]byte
-	keyBufs     sync.Pool // of *[1 + keys.UUIDSize]byte: record keys of one id
+	keyBufs     sync.Pool // of *keyBuf
 	hot         *hotKeys  // index and cache of live keys; nil if neither
 	passwords   *passwords
 	remembered  *remembered // successful PLAIN checks; nil if not kept
@@ -89,6 +88,18 @@ type Engine struct {
 	// SCRAM salts, from its snapshot: the control plane's, so that both
 	// answer an unknown user alike.
 	fixedFakeKey atomic.Pointer[[sha256.Size]byte]
+}
+
+// keyBuf is a buffer for a store key made of a table's byte and a 16-byte
+// id or digest prefix (record.HashKey, record.ClusterKeyTo, …), pooled
+// because a key handed to the store's interface escapes to the heap. It is
+// padded to 128 bytes, a size class whose objects Go places 128 bytes
+// apart, so that the buffers two processors write on every lookup never
+// share a cache line: at 17 bytes, two of them could, and the line then
+// bounced between the cores on every lookup.
+type keyBuf struct {
+	b [1 + keys.UUIDSize]byte
+	_ [128 - 1 - keys.UUIDSize]byte
 }
 
 // New returns an engine over s. On an empty store it records the store
@@ -106,8 +117,7 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 	if e.maxAttempts <= 0 {
 		e.maxAttempts = 16
 	}
-	e.hashKeys.New = func() any { return new([1 + keys.PrefixSize]byte) }
-	e.keyBufs.New = func() any { return new([1 + keys.UUIDSize]byte) }
+	e.keyBufs.New = func() any { return new(keyBuf) }
 	if e.passwords, err = newPasswords(opts.PasswordHash, opts.SCRAMIterations, opts.MaxPasswordChecks, opts.PasswordCheckWait); err != nil {
 		return nil, err
 	}

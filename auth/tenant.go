@@ -129,8 +129,8 @@ func (e *Engine) readWorkspaceScope(ctx context.Context, id keys.WorkspaceID) (r
 	if id.IsZero() {
 		return record.Workspace{}, invalid("no workspace id", nil)
 	}
-	kb := e.keyBufs.Get().(*[1 + keys.UUIDSize]byte)
-	raw, err := e.get(ctx, record.WorkspaceKeyTo(kb, id), "workspace")
+	kb := e.keyBufs.Get().(*keyBuf)
+	raw, err := e.get(ctx, record.WorkspaceKeyTo(&kb.b, id), "workspace")
 	e.keyBufs.Put(kb)
 	if err != nil {
 		return record.Workspace{}, err
