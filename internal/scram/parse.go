@@ -25,6 +25,14 @@ const (
 // strictBase64 decodes proofs: standard alphabet, padded, unused bits zero.
 var strictBase64 = base64.StdEncoding.Strict()
 
+// base64Chars marks the bytes of the standard base64 alphabet and '='.
+var base64Chars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
+
 // clientFirst is a parsed client-first-message. Its slices point into the
 // message.
 type clientFirst struct {
@@ -246,7 +254,7 @@ func decodeProof(dst *[maxHashSize + 2]byte, enc []byte, size int) bool {
 		return false
 	}
 	for _, c := range enc {
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+		if !base64Chars[c] {
 			return false
 		}
 	}
