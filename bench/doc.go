@@ -79,8 +79,10 @@
 //     BenchmarkStoreGet/<backend>/<n> (the target: at most 1.5).
 //   - BenchmarkAuthenticateParallel/<backend>/<n>/{hit,miss,malformed}:
 //     the cases of BenchmarkAuthenticate with the default options from
-//     GOMAXPROCS goroutines (b.RunParallel; vary with -cpu, which run.sh
-//     sets to 1,2), to expose contention on the engine's and the store's
+//     GOMAXPROCS goroutines (each an equal share of b.N, not b.RunParallel,
+//     whose per-goroutine counters may share a cache line: see parallel in
+//     authenticate_test.go; vary with -cpu, which run.sh sets to 1,2), to
+//     expose contention on the engine's and the store's
 //     read paths. ns/op is wall time per Authenticate of all the goroutines
 //     together, so the figure at -cpu=1 divided by the one at -cpu=2 (go
 //     test names them .../hit and .../hit-2) is the throughput two cores

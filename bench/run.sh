@@ -30,7 +30,9 @@
 # The raw output goes to bench/last.txt (ignored by git), so that a later run
 # can be compared with: benchstat old.txt bench/last.txt. The report goes to
 # bench/results.md, to be committed after a full run; by hand, from bench/:
-# go run ./report -o results.md last.txt.
+# go run ./report -o results.md last.txt. A run of the whole suite (BENCH
+# unset) also writes its summary, the main figures and the targets, into
+# the README's performance section, between its two marker lines.
 set -euo pipefail
 # bench is a module of its own (bench/go.mod): the suite runs from inside it.
 cd "$(dirname "$0")"
@@ -98,7 +100,11 @@ elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
 else
 	go run golang.org/x/perf/cmd/benchstat@latest "$raw"
 fi
-go run ./report -o "$out" -machine "$machine" \
+readme=()
+if [ "$bench" = . ]; then
+	readme=(-readme ../README.md)
+fi
+go run ./report -o "$out" "${readme[@]}" -machine "$machine" \
 	-command "$invocation" \
 	-command "cd bench" \
 	-command "$(quote "${serialCmd[@]}")" \
@@ -106,6 +112,11 @@ go run ./report -o "$out" -machine "$machine" \
 	"$raw"
 echo
 echo "report: bench/$out; raw output: bench/$raw"
+if [ "${#readme[@]}" -eq 0 ]; then
+	echo "README.md unchanged: only a run of the whole suite (BENCH unset) writes its summary there"
+else
+	echo "README.md: its performance section now holds this run's summary"
+fi
 if [ "$status" -ne 0 ]; then
 	echo "run.sh: a go test run failed (status $status); see bench/$raw" >&2
 fi

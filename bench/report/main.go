@@ -9,7 +9,9 @@
 //
 // It reads the raw output rather than benchstat's, computes the medians
 // and intervals as benchstat does, and depends on the standard library
-// only. With no file argument it reads its standard input.
+// only. With no file argument it reads its standard input. With -readme it
+// also writes a summary (the main figures and the targets) into a file
+// such as the README, between two marker lines, replacing what was there.
 package main
 
 import (
@@ -18,11 +20,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
 	var m meta
 	out := flag.String("o", "", "write the report to `file` (default: standard output)")
+	readme := flag.String("readme", "", "also write a summary into `file`, between its lines "+summaryBegin+" and "+summaryEnd)
 	flag.StringVar(&m.machine, "machine", "", "the machine line: cores, CPU model, Go version, date")
 	flag.Func("command", "a `command` that produced the raw output (repeatable)", func(s string) error {
 		m.commands = append(m.commands, s)
@@ -33,13 +37,13 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*out, m, flag.Args()); err != nil {
+	if err := run(*out, *readme, m, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, m meta, files []string) error {
+func run(out, readme string, m meta, files []string) error {
 	r := newResults()
 	if len(files) == 0 {
 		if err := r.parse(os.Stdin); err != nil {
@@ -60,6 +64,13 @@ func run(out string, m meta, files []string) error {
 	}
 	if len(r.order) == 0 {
 		fmt.Fprintln(os.Stderr, "report: warning: no benchmark result in the input")
+	}
+	if readme != "" {
+		var sum strings.Builder
+		renderSummary(&sum, r, m)
+		if err := spliceSummary(readme, sum.String()); err != nil {
+			return err
+		}
 	}
 	var buf bytes.Buffer
 	if err := render(&buf, r, m); err != nil {
