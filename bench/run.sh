@@ -14,7 +14,9 @@
 # '/pebble' selects the pebble sub-benchmarks of every benchmark with a
 # backend level; bench/doc.go lists the names. COUNT is -count (default 6;
 # benchstat needs 6 runs for a confidence interval), BENCHTIME -benchtime
-# (default 1s), TIMEOUT -timeout of each go test (default 180m).
+# (default 0.5s: each timed loop runs long enough for a stable median, and
+# six of them keep the whole suite under an hour and a half), TIMEOUT
+# -timeout of each go test (default 180m).
 #
 # The suite runs as two go test processes in bench/: first every selected
 # benchmark but the parallel ones (the names ending in Parallel) at go
@@ -23,16 +25,20 @@
 # which the report divides into one another (a name gets the suffix -2 at
 # GOMAXPROCS 2, none at 1). Each process builds the fixtures it needs once:
 # the 1M fixtures take about 15 s (mem) and a minute each (pebble, badger)
-# on 2 cores. The whole suite should take about 25 minutes at COUNT=1 and
-# two hours at the default COUNT=6 (see bench/doc.go). The durable fixtures
+# on 2 cores. The whole suite took 80 minutes at the defaults on a quiet
+# 2-core machine: 60 for the first process, 20 for the parallel one (see
+# bench/doc.go). The durable fixtures
 # live under $TMPDIR/streamauth-bench-<pid>-* while it runs (about 0.5 GB).
 #
 # The raw output goes to bench/last.txt (ignored by git), so that a later run
 # can be compared with: benchstat old.txt bench/last.txt. The report goes to
 # bench/results.md, to be committed after a full run; by hand, from bench/:
 # go run ./report -o results.md last.txt. A run of the whole suite (BENCH
-# unset) also writes its summary, the main figures and the targets, into
-# the README's performance section, between its two marker lines.
+# unset) also keeps its raw output as bench/results.txt, to be committed
+# with results.md (compare a later run with: benchstat bench/results.txt
+# bench/last.txt), and writes its summary, the main figures and the
+# targets, into the README's performance section, between its two marker
+# lines.
 set -euo pipefail
 # bench is a module of its own (bench/go.mod): the suite runs from inside it.
 cd "$(dirname "$0")"
@@ -41,7 +47,7 @@ raw=last.txt
 out=results.md
 bench=${BENCH:-.}
 count=${COUNT:-6}
-benchtime=${BENCHTIME:-1s}
+benchtime=${BENCHTIME:-0.5s}
 timeout=${TIMEOUT:-180m}
 cpus=${CPUS:-1,2}
 
@@ -100,16 +106,21 @@ elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
 else
 	go run golang.org/x/perf/cmd/benchstat@latest "$raw"
 fi
+# A run of the whole suite keeps its raw output next to its report, as
+# bench/results.txt, to be committed with it: later runs compare with it.
 readme=()
+report_in=$raw
 if [ "$bench" = . ]; then
 	readme=(-readme ../README.md)
+	cp "$raw" results.txt
+	report_in=results.txt
 fi
 go run ./report -o "$out" "${readme[@]}" -machine "$machine" \
 	-command "$invocation" \
 	-command "cd bench" \
 	-command "$(quote "${serialCmd[@]}")" \
 	-command "$(quote "${parallelCmd[@]}")" \
-	"$raw"
+	"$report_in"
 echo
 echo "report: bench/$out; raw output: bench/$raw"
 if [ "${#readme[@]}" -eq 0 ]; then
