@@ -48,10 +48,18 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 	}
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
+	// A replaced agent must not finish, or even read as in force, a move
+	// its successor left in the store.
+	if err := a.owns(ctx); err != nil {
+		return err
+	}
 	// Catch up with the store first: a move a failed apply left
 	// unfinished, or a snapshot a commit put in force while reporting an
 	// error.
 	if err := a.resume(ctx); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return a.conflict(ctx, err)
+		}
 		return err
 	}
 	if cur := a.state.Load(); cur != nil && snap.Version <= cur.Version {
@@ -209,11 +217,24 @@ func (a *Agent) commit(ctx context.Context, b *store.Batch) error {
 // conflict turns a conflict of the agent's writes into ErrAgentReplaced if
 // another Agent owns the store now.
 func (a *Agent) conflict(ctx context.Context, err error) error {
-	raw, gerr := a.s.Store.Get(ctx, record.AgentOwnerKey)
-	if gerr == nil && !bytes.Equal(raw, a.token[:]) {
+	if a.owns(ctx) == ErrAgentReplaced {
 		return ErrAgentReplaced
 	}
 	return err
+}
+
+// owns returns ErrAgentReplaced if another Agent has taken the store over
+// (its owner record holds another token), and an error if the record
+// cannot be read.
+func (a *Agent) owns(ctx context.Context) error {
+	raw, err := a.s.Store.Get(ctx, record.AgentOwnerKey)
+	switch {
+	case err == nil && !bytes.Equal(raw, a.token[:]):
+		return ErrAgentReplaced
+	case err != nil && !isNotFound(err):
+		return fmt.Errorf("auth: reading the agent's owner: %w", err)
+	}
+	return nil
 }
 
 // One commit of an apply holds at most applyChunkOps operations and about

@@ -98,8 +98,8 @@ func TestAgentApplyTookEffectDespiteError(t *testing.T) {
 		if _, err := inner.Get(l.ctx, []byte("L")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("commit %d: after a restart, the live marker: %v", n, err)
 		}
-		if err := restarted.Apply(l.ctx, l.v2); v == 1 && err != nil {
-			t.Fatalf("commit %d: applying again: %v", n, err)
+		if err := restarted.Apply(l.ctx, l.v2); v == 1 && err != nil || v == 2 && !errors.Is(err, auth.ErrSnapshotRollback) {
+			t.Fatalf("commit %d: applying again at version %d: %v", n, v, err)
 		}
 		l.check(t, restarted, 2, "after applying again")
 		inner.Close()
@@ -273,4 +273,77 @@ func TestAgentStalledReaderAcrossApplies(t *testing.T) {
 		t.Fatalf("a reader at version %d authenticated a key only version 3 holds: %v (reader ran: %v)", ag.Version(), readerErr, started)
 	}
 	l.check(t, ag, 2, "after the failed apply of version 3")
+}
+
+// TestAgentReplacedLeavesSuccessorsMove: an agent replaced by a second one,
+// whose apply failed after putting its snapshot in force (the live marker
+// and the staged changes are in the store), gets ErrAgentReplaced from
+// Apply, and leaves the move to the second agent: it neither finishes it
+// nor fails with the guard's conflict.
+func TestAgentReplacedLeavesSuccessorsMove(t *testing.T) {
+	l := newLargeReapply(t, 5000)
+	inner, hs, first := l.hookedAgent(t)
+	second := l.agent(t, hs, auth.AgentOptions{})
+	failed := errors.New("injected move failure")
+	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
+		if isMoveChunk(b) {
+			return true, failed
+		}
+		return false, nil
+	})
+	if err := second.Apply(l.ctx, l.v2); !errors.Is(err, failed) {
+		t.Fatalf("second agent's apply with its move failing: %v, want the injected failure", err)
+	}
+	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
+		t.Errorf("the replaced agent committed a batch of %d operations", b.Len())
+		return true, store.ErrConflict
+	})
+	if err := first.Apply(l.ctx, l.v2); !errors.Is(err, auth.ErrAgentReplaced) {
+		t.Fatalf("replaced agent's apply over its successor's move: %v, want ErrAgentReplaced", err)
+	}
+	hs.setHook(nil)
+	if err := second.Apply(l.ctx, l.v2); !errors.Is(err, auth.ErrSnapshotRollback) {
+		t.Fatalf("second agent's apply of the version in force: %v, want ErrSnapshotRollback", err)
+	}
+	if n := countAuthenticated(t, l, second, l.added); n != len(l.added) {
+		t.Fatalf("%d of the %d keys of version 2 authenticate once the second agent finished its move", n, len(l.added))
+	}
+	if err := inner.Scan(l.ctx, []byte("S"), func(k, _ []byte) error {
+		return errors.New("a staged record is left")
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAgentNextApplyFinishesMove: when the move of a large apply fails, the
+// snapshot is in force and the same agent's next Apply finishes the move
+// before it decides anything: applying the version in force again is then
+// a rollback, and nothing staged is left.
+func TestAgentNextApplyFinishesMove(t *testing.T) {
+	l := newLargeReapply(t, 5000)
+	inner, hs, ag := l.hookedAgent(t)
+	failed := errors.New("injected move failure")
+	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
+		if isMoveChunk(b) {
+			return true, failed
+		}
+		return false, nil
+	})
+	if err := ag.Apply(l.ctx, l.v2); !errors.Is(err, failed) {
+		t.Fatalf("apply with its move failing: %v, want the injected failure", err)
+	}
+	if _, err := inner.Get(l.ctx, []byte("L")); err != nil {
+		t.Fatalf("the live marker after a failed move: %v, want it in the store", err)
+	}
+	hs.setHook(nil)
+	if err := ag.Apply(l.ctx, l.v2); !errors.Is(err, auth.ErrSnapshotRollback) {
+		t.Fatalf("next apply of the version in force: %v, want ErrSnapshotRollback", err)
+	}
+	l.check(t, ag, 2, "the agent that finished its move")
+	if err := inner.Scan(l.ctx, []byte("S"), func(k, _ []byte) error { return errors.New("staged change left") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inner.Get(l.ctx, []byte("L")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the live marker after the move: %v, want none", err)
+	}
 }

@@ -38,8 +38,8 @@ import (
 //
 // The state is split into shards by the digest's first byte, each under its
 // own lock, an internal/plock.RWMutex, whose readers on different cores
-// take different locks: a lookup writes no memory that another core's
-// lookup writes.
+// take the read locks of different slots (up to plock.Slots cores), so
+// that lookups on two cores do not write one reader count.
 type hotKeys struct {
 	shards   [hotShards]hotShard
 	index    bool // whether the index is kept (and may refuse lookups)

@@ -68,16 +68,16 @@
 //     ([ErrBatchTooLarge]).
 //   - NumMemtables 2: at most one full memtable waits for its flush while
 //     the next one fills, so at most about 21 MiB of arenas.
-//
-// Bulk writes are faster with larger memtables: an agent that applies
-// snapshots of 100,000 credentials or more, and must do it within a
-// second, sets MemTableSize to 32 MiB (about 84 MiB of arenas at most);
-// see Options.MemTableSize for the figures.
 //   - BlockCacheSize 4 MiB: tables are memory-mapped and not compressed, so
 //     the cache is optional (a negative size disables it).
 //   - ValueThreshold 64 KiB: larger values go to the value log.
 //   - ValueLogFileSize 64 MiB: value log files are memory-mapped at twice
 //     that size (address space, not memory).
+//
+// Bulk writes are faster with larger memtables: an agent that applies
+// snapshots of 100,000 credentials or more, and must do it within a
+// second, sets MemTableSize to 32 MiB (about 84 MiB of arenas at most);
+// see Options.MemTableSize for the figures.
 //
 // An open empty store costs about 11 MiB of heap (the arena) and 2 to 3
 // MiB of resident memory, and 14 goroutines of badger's, all ended by
