@@ -43,13 +43,13 @@ func (e *Engine) Authorize(ctx context.Context, p Principal, t Target) error {
 	account, ws := t.Account, t.Workspace
 	switch {
 	case !t.Cluster.IsZero():
-		c, err := e.readClusterScope(ctx, t.Cluster)
+		c, err := e.clusterScope(ctx, t.Cluster)
 		if isAuthNotFound(err) {
 			return errNoResource
 		} else if err != nil {
 			return err
 		}
-		account, ws = c.Account, c.Workspace
+		account, ws = c.account, c.workspace
 	case !t.Workspace.IsZero():
 		w, err := e.readWorkspaceScope(ctx, t.Workspace)
 		if isAuthNotFound(err) {
@@ -86,13 +86,13 @@ func (e *Engine) AuthorizeAgent(ctx context.Context, p Principal, c keys.Cluster
 	if p.Kind != KindAgent {
 		return errNotAgent
 	}
-	rec, err := e.readClusterScope(ctx, c)
+	s, err := e.clusterScope(ctx, c)
 	if isAuthNotFound(err) {
 		return errNoResource
 	} else if err != nil {
 		return err
 	}
-	return agentScope(&p, c, rec.Workspace, cluster.Type(rec.Type))
+	return agentScope(&p, c, s.workspace, cluster.Type(s.typ))
 }
 
 // agentScope decides whether agent key p may act for cluster c, of

@@ -181,6 +181,33 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 	})
 }
 
+// clusterScope returns what an authorization needs of cluster id: from the
+// engine's scopes if it has them, else from the store.
+func (e *Engine) clusterScope(ctx context.Context, id keys.ClusterID) (clusterScope, error) {
+	if e.scopes == nil {
+		c, err := e.readClusterScope(ctx, id)
+		return scopeOf(&c), err
+	}
+	if s, ok := e.scopes.lookup(id); ok {
+		return s, nil
+	}
+	epoch := e.scopes.epoch.Load()
+	c, err := e.readClusterScope(ctx, id)
+	if err != nil {
+		return clusterScope{}, err
+	}
+	s := scopeOf(&c)
+	if e.scopes.afterRead != nil {
+		e.scopes.afterRead()
+	}
+	e.scopes.insert(id, s, epoch)
+	return s, nil
+}
+
+func scopeOf(c *record.ClusterScope) clusterScope {
+	return clusterScope{account: c.Account, workspace: c.Workspace, typ: c.Type}
+}
+
 // readClusterScope reads what an authorization needs of cluster id, with
 // no allocation: the key is built in a pooled buffer, and only the
 // record's scope is decoded.

@@ -58,8 +58,9 @@ type Options struct {
 	// remember.
 	RememberPlain time.Duration
 	// Shared declares that other engines write to the same store. The
-	// cache and the index follow the writes made through this engine only,
-	// so Shared turns both off and every lookup reads the store.
+	// cache, the index and the clusters' scopes (what an authorization
+	// needs of a cluster) follow the writes made through this engine only,
+	// so Shared turns them off and every lookup reads the store.
 	Shared bool
 }
 
@@ -79,8 +80,9 @@ type Engine struct {
 	hasher      *keys.Hasher
 	now         func() time.Time
 	maxAttempts int
-	keyBufs     sync.Pool // of *keyBuf
-	hot         *hotKeys  // index and cache of live keys; nil if neither
+	keyBufs     sync.Pool      // of *keyBuf
+	hot         *hotKeys       // index and cache of live keys; nil if neither
+	scopes      *clusterScopes // clusters' scopes for authorizations; nil if Shared
 	passwords   *passwords
 	remembered  *remembered // successful PLAIN checks; nil if not kept
 	fakeKey     []byte      // the store's key of fake SCRAM salts
@@ -136,6 +138,7 @@ func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 		}
 	}
 	if !opts.Shared {
+		e.scopes = newClusterScopes(scopeCap)
 		inMemory := store.IsInMemory(s)
 		cacheSize := opts.CacheSize
 		if cacheSize == 0 && !inMemory {
@@ -275,6 +278,11 @@ func (e *Engine) update(ctx context.Context, build func(b *write) error) error {
 func (e *Engine) commit(ctx context.Context, w *write) error {
 	hot := e.hot != nil && len(w.added)+len(w.removed) > 0
 	creds := e.remembered != nil && len(w.removedCreds) > 0
+	var written []keys.ClusterID
+	if e.scopes != nil {
+		written = writtenClusters(&w.Batch)
+		e.scopes.begin(written)
+	}
 	if hot {
 		e.hot.begin(w)
 	}
@@ -292,6 +300,9 @@ func (e *Engine) commit(ctx context.Context, w *write) error {
 	}
 	if creds {
 		e.remembered.end(w.removedCreds)
+	}
+	if e.scopes != nil {
+		e.scopes.end(written)
 	}
 	return err
 }

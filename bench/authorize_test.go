@@ -132,9 +132,10 @@ func authzFixtureFor(b *testing.B) *authzFixture {
 // authorization fixture (memory store, default options), cycling through
 // authzQuestions allowed questions: api is Engine.Authorize of an
 // application key's principal on one of its workspace's clusters (a
-// public-API Target of a cluster: one store read of the cluster record);
-// agent is Engine.AuthorizeAgent of a cluster's agent key on that cluster.
-// The principals come from Authenticate before the timer starts.
+// public-API Target of a cluster, whose scope the engine remembers after
+// the first round, before the timer); agent is Engine.AuthorizeAgent of a
+// cluster's agent key on that cluster. The principals come from
+// Authenticate before the timer starts.
 func BenchmarkAuthorize(b *testing.B) {
 	f := authzFixtureFor(b)
 	ctx := context.Background()

@@ -121,9 +121,11 @@
 //     one account of 40 workspaces, each with 2 BYOC clusters (and their 2
 //     agent keys) and 18 application keys, built through the engine's API,
 //     default options. api is Engine.Authorize of an application key's
-//     Principal on a Target of a cluster of its own workspace (one store
-//     read, of the cluster record); agent is Engine.AuthorizeAgent of a
-//     cluster's agent key on that cluster (the same read). Both cycle
+//     Principal on a Target of a cluster of its own workspace; agent is
+//     Engine.AuthorizeAgent of a cluster's agent key on that cluster.
+//     Both need the cluster's scope (account, workspace, type), which the
+//     engine reads from the store once and then remembers until a write
+//     of the cluster record (see auth's clusterScopes). Both cycle
 //     through 16 allowed questions, about 16 workspaces spread evenly over
 //     the 40, by a different key each; the principals come from
 //     Authenticate before the timer. A whole API call is Authenticate
@@ -136,9 +138,8 @@
 //     (hence questions spread over all the workspaces, not the first
 //     few); cached answers from CachedEnforcer's cache, which every
 //     question is in after one round before the timer: the best case of a
-//     cache, where ours has none. Both are given the
-//     decision's inputs as strings, while ours reads the cluster record
-//     from the store: the comparison favours the peer.
+//     cache. Both are given the decision's inputs as strings, where ours
+//     is given a Principal and a Target and looks the cluster's scope up.
 //   - BenchmarkPeerBcrypt/cost10 and BenchmarkPeerPBKDF2/django: the key
 //     check of API-key schemes that store a slow hash of each key (see
 //     Peers), to compare with BenchmarkAuthenticate/mem/1k/hit. The peer

@@ -1,6 +1,9 @@
 package keys
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func BenchmarkParseSecret(b *testing.B) {
 	s, err := NewSecret()
@@ -8,7 +11,7 @@ func BenchmarkParseSecret(b *testing.B) {
 		b.Fatal(err)
 	}
 	text := s.Reveal()
-	bad := text[:len(text)-1] + string("0123456789abcdef"[(hexValue[text[len(text)-1]]+1)%16])
+	bad := text[:len(text)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", text[len(text)-1])+1)%16])
 	b.Run("valid", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

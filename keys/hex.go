@@ -1,37 +1,63 @@
 package keys
 
-// hexValue maps an ASCII byte to its value as a lowercase hex digit, or to
-// 0xff for every other byte (uppercase included: the formats are lowercase
-// only, so that each secret and identifier has exactly one spelling).
-var hexValue = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for c := byte('0'); c <= '9'; c++ {
-		t[c] = c - '0'
-	}
-	for c := byte('a'); c <= 'f'; c++ {
-		t[c] = c - 'a' + 10
-	}
-	return t
-}()
+import "encoding/binary"
 
 const hexDigits = "0123456789abcdef"
 
+// Byte-lane constants of the eight-digit decoder: each repeats one byte in
+// all eight lanes of a uint64.
+const (
+	lanes    = 0x0101010101010101
+	highBits = 0x80 * lanes
+)
+
 // decodeHex decodes len(dst)*2 lowercase hex digits of src into dst. It
-// reports false if any digit is invalid. It does not allocate.
+// reports false if any digit is invalid (uppercase included: the formats are
+// lowercase only, so that each secret and identifier has exactly one
+// spelling). It does not allocate.
+//
+// Its time depends on len(src) alone: it has no branch and no memory access
+// that depends on a digit's value, so a secret's digits do not show in its
+// timing or in the cache.
 func decodeHex(dst []byte, src string) bool {
 	if len(src) != 2*len(dst) {
 		return false
 	}
-	var bad byte
-	for i := range dst {
-		hi, lo := hexValue[src[2*i]], hexValue[src[2*i+1]]
-		bad |= hi | lo
-		dst[i] = hi<<4 | lo&0x0f
+	var bad uint64
+	for len(src) > 0 {
+		var x uint64
+		if len(src) >= 8 {
+			x = binary.LittleEndian.Uint64([]byte(src[:8]))
+		} else {
+			pad := [8]byte{'0', '0', '0', '0', '0', '0', '0', '0'}
+			copy(pad[:], src)
+			x = binary.LittleEndian.Uint64(pad[:])
+		}
+		// Eight digits in eight byte lanes at once. For a byte c below
+		// 0x80, adding 0x80-lo sets its lane's high bit exactly when
+		// c >= lo, and adding 0x7f-hi exactly when c > hi; neither sum
+		// carries into the next lane. A byte of 0x80 or more is refused
+		// before the rest counts.
+		digit := (x + (0x80-'0')*lanes) &^ (x + (0x7f-'9')*lanes)
+		letter := (x + (0x80-'a')*lanes) &^ (x + (0x7f-'f')*lanes)
+		bad |= x&highBits | ((digit|letter)&highBits ^ highBits)
+		// A digit's value is its low nibble; a letter's (bit 6 set) is
+		// its low nibble plus 9. Then each pair of nibbles is joined into
+		// a byte, in every other lane, and the four bytes are gathered.
+		n := x&(0x0f*lanes) + (x>>6)&lanes*9
+		n = (n<<4 | n>>8) & 0x00ff00ff00ff00ff
+		n = (n | n>>8) & 0x0000ffff0000ffff
+		n = n | n>>16
+		if len(dst) < 4 {
+			var out [4]byte
+			binary.LittleEndian.PutUint32(out[:], uint32(n))
+			copy(dst, out[:])
+			break
+		}
+		binary.LittleEndian.PutUint32(dst, uint32(n))
+		src, dst = src[8:], dst[4:]
 	}
-	// Valid digits are < 16; 0xff marks an invalid one.
-	return bad&0xf0 == 0
+	return bad == 0
 }
 
 // appendHex appends the lowercase hex encoding of src to dst.

@@ -250,6 +250,15 @@ func HashKeyPrefix(key []byte) (*[keys.PrefixSize]byte, error) {
 	return (*[keys.PrefixSize]byte)(key[1:]), nil
 }
 
+// ClusterKeyID returns the cluster whose record key is key, and false if key
+// is not a cluster record's key.
+func ClusterKeyID(key []byte) (keys.ClusterID, bool) {
+	if len(key) != 1+keys.UUIDSize || key[0] != tagCluster {
+		return keys.ClusterID{}, false
+	}
+	return keys.ClusterIDFromArray([keys.UUIDSize]byte(key[1:])), true
+}
+
 // LastID returns the trailing 16-byte id of a listing entry's key.
 func LastID(key []byte) ([]byte, error) {
 	if len(key) < 1+keys.UUIDSize {

@@ -1,0 +1,269 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/keys"
+	"github.com/streamauth/streamauth/store"
+	"github.com/streamauth/streamauth/store/memstore"
+	"pgregory.net/rapid"
+)
+
+func scopeFor(i int) clusterScope {
+	var a, w [keys.UUIDSize]byte
+	a[0], w[0] = byte(i), byte(i>>8)
+	return clusterScope{account: keys.AccountIDFromArray(a), workspace: keys.WorkspaceIDFromArray(w), typ: uint8(i % 3)}
+}
+
+// TestScopesProperty runs random inserts, writes (begin and end) and
+// lookups on a small clusterScopes against a map, through its growth from
+// the first table size to its largest and past it (where entries replace
+// others): a lookup never finds a cluster that was not inserted or that a
+// write has forgotten, never returns another cluster's scope, and an
+// insert made with an epoch older than the last write, or while the
+// cluster's write is in flight, is refused.
+func TestScopesProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := newClusterScopes(rapid.SampledFrom([]int{8, 64, 256}).Draw(t, "capacity"))
+		ids := make([]keys.ClusterID, rapid.IntRange(1, 600).Draw(t, "clusters"))
+		for i := range ids {
+			id, err := keys.NewClusterID()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = id
+		}
+		model := map[keys.ClusterID]clusterScope{}
+		pending := map[keys.ClusterID]bool{}
+		var inFlight []keys.ClusterID
+		n := rapid.IntRange(1, 2000).Draw(t, "steps")
+		for range n {
+			i := rapid.IntRange(0, len(ids)-1).Draw(t, "id")
+			id := ids[i]
+			switch rapid.IntRange(0, 9).Draw(t, "op") {
+			case 0, 1, 2, 3, 4: // insert, with the current or an old epoch
+				epoch := c.epoch.Load()
+				stale := epoch > 0 && rapid.IntRange(0, 9).Draw(t, "stale") == 0
+				if stale {
+					epoch--
+				}
+				c.insert(id, scopeFor(i), epoch)
+				if !stale && !pending[id] {
+					model[id] = scopeFor(i)
+				}
+			case 5: // begin a write of id
+				c.begin([]keys.ClusterID{id})
+				delete(model, id)
+				pending[id] = true
+				inFlight = append(inFlight, id)
+			case 6: // end the oldest write in flight
+				if len(inFlight) > 0 {
+					c.end(inFlight[:1])
+					still := false
+					for _, other := range inFlight[1:] {
+						still = still || other == inFlight[0]
+					}
+					pending[inFlight[0]] = still
+					inFlight = inFlight[1:]
+				}
+			default:
+			}
+			for j, id := range ids {
+				got, ok := c.lookup(id)
+				want, inModel := model[id]
+				if ok && (!inModel || got != want) {
+					t.Fatalf("lookup of cluster %d = %+v, found; the model holds %+v, %v", j, got, want, inModel)
+				}
+			}
+		}
+	})
+}
+
+// TestScopesKeepWhatFits inserts 1,000 clusters into a clusterScopes with
+// room for 16,384 and finds all of them: below its largest size, a table
+// grows rather than lose an entry.
+func TestScopesKeepWhatFits(t *testing.T) {
+	c := newClusterScopes(scopeCap)
+	ids := make([]keys.ClusterID, 1000)
+	for i := range ids {
+		id, err := keys.NewClusterID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+		c.insert(id, scopeFor(i), c.epoch.Load())
+	}
+	found := 0
+	for i, id := range ids {
+		if s, ok := c.lookup(id); ok {
+			if s != scopeFor(i) {
+				t.Fatalf("cluster %d: scope %+v, want %+v", i, s, scopeFor(i))
+			}
+			found++
+		}
+	}
+	if found != len(ids) {
+		t.Fatalf("found %d of %d clusters, want all", found, len(ids))
+	}
+	if got := len(c.tab.Load().slots); got > c.maxSlots {
+		t.Fatalf("table of %d slots, more than the %d allowed", got, c.maxSlots)
+	}
+}
+
+// scopeEnv is an engine over a counting memory store with one workspace
+// holding a BYOC cluster, an application key and the cluster's agent key.
+type scopeEnv struct {
+	*testEnv
+	s     *CountingStore
+	cl    CreatedCluster
+	app   Principal
+	agent Principal
+}
+
+func newScopeEnv(t *testing.T, opts Options, wrap func(store.Store) store.Store) *scopeEnv {
+	t.Helper()
+	var inner store.Store = memstore.New()
+	if wrap != nil {
+		inner = wrap(inner)
+	}
+	cs := &CountingStore{Store: inner}
+	t.Cleanup(func() { cs.Close() })
+	clock := &testClock{now: t0}
+	opts.Now = clock.Now
+	e, err := New(t.Context(), cs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &scopeEnv{testEnv: &testEnv{t: t, ctx: t.Context(), e: e, clock: clock}, s: cs}
+	ws := v.workspace(v.account("acct").ID, "ws")
+	v.cl = v.cluster(ws.ID, "c1", cluster.BYOC)
+	v.app, v.agent = v.authn(v.appKey(ws.ID)), v.authn(*v.cl.AgentKey)
+	return v
+}
+
+// authorize asks both authorization questions about v's cluster and
+// returns their answers.
+func (v *scopeEnv) authorize() (api, agent error) {
+	api = v.e.Authorize(v.ctx, v.app, Target{Cluster: v.cl.Cluster.ID})
+	agent = v.e.AuthorizeAgent(v.ctx, v.agent, v.cl.Cluster.ID)
+	return api, agent
+}
+
+func (v *scopeEnv) wantAuthorized(what string, wantErr error) {
+	v.t.Helper()
+	api, agent := v.authorize()
+	for _, got := range []error{api, agent} {
+		if wantErr == nil && got != nil || wantErr != nil && !errors.Is(got, wantErr) {
+			v.t.Fatalf("%s: Authorize, AuthorizeAgent = %v, %v; want %v", what, api, agent, wantErr)
+		}
+	}
+}
+
+// TestScopesAnswerWithoutRead checks that a cluster's second authorization
+// reads nothing from the store, and that an engine made with Shared reads
+// it every time.
+func TestScopesAnswerWithoutRead(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			v := newScopeEnv(t, Options{Shared: shared}, nil)
+			v.wantAuthorized("first", nil)
+			before := v.s.Gets.Load()
+			v.wantAuthorized("second", nil)
+			reads := v.s.Gets.Load() - before
+			if want := map[bool]int64{false: 0, true: 2}[shared]; reads != want {
+				t.Fatalf("second authorizations read the store %d times, want %d", reads, want)
+			}
+		})
+	}
+}
+
+// TestScopesForgetDeletedCluster authorizes on a cluster (remembering its
+// scope), deletes it, and checks that both authorizations are refused.
+func TestScopesForgetDeletedCluster(t *testing.T) {
+	v := newScopeEnv(t, Options{}, nil)
+	v.wantAuthorized("before the delete", nil)
+	if err := v.e.DeleteCluster(v.ctx, v.cl.Cluster.ID); err != nil {
+		t.Fatal(err)
+	}
+	v.wantAuthorized("after the delete", ErrPermissionDenied)
+}
+
+// TestScopesDeleteBetweenReadAndInsert puts a DeleteCluster between an
+// authorization's store read and its insert: the authorization itself may
+// succeed (it read before the delete), but every one after must be refused.
+// The same run with the epoch check off must fail, which shows the test
+// can see the race it guards against.
+func TestScopesDeleteBetweenReadAndInsert(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		t.Run(fmt.Sprintf("broken=%v", broken), func(t *testing.T) {
+			v := newScopeEnv(t, Options{}, nil)
+			v.e.scopes.ignoreEpoch = broken
+			fired := false
+			v.e.scopes.afterRead = func() {
+				if fired {
+					return
+				}
+				fired = true
+				if err := v.e.DeleteCluster(v.ctx, v.cl.Cluster.ID); err != nil {
+					t.Errorf("DeleteCluster: %v", err)
+				}
+			}
+			if err := v.e.Authorize(v.ctx, v.app, Target{Cluster: v.cl.Cluster.ID}); err != nil {
+				t.Fatalf("the authorization that read before the delete: %v", err)
+			}
+			err := v.e.Authorize(v.ctx, v.app, Target{Cluster: v.cl.Cluster.ID})
+			switch {
+			case broken && err == nil:
+				t.Logf("the broken cache authorized on the deleted cluster, as expected")
+			case broken:
+				t.Fatalf("the broken cache refused (%v): the test cannot see the race", err)
+			case !errors.Is(err, ErrPermissionDenied):
+				t.Fatalf("Authorize after the delete = %v, want ErrPermissionDenied", err)
+			}
+		})
+	}
+}
+
+// commitHookStore runs hook after each Commit has reached the store and
+// before Commit returns to the engine.
+type commitHookStore struct {
+	store.Store
+	hook func()
+}
+
+func (s *commitHookStore) Commit(ctx context.Context, b *store.Batch) error {
+	err := s.Store.Commit(ctx, b)
+	if s.hook != nil {
+		s.hook()
+	}
+	return err
+}
+
+// TestScopesInFlightDeleteReadsStore checks the window of a DeleteCluster
+// whose commit has reached the store but not yet returned: an
+// authorization then reads the store, and so is refused, even though the
+// cluster's scope was remembered before.
+func TestScopesInFlightDeleteReadsStore(t *testing.T) {
+	var hs *commitHookStore
+	v := newScopeEnv(t, Options{}, func(s store.Store) store.Store {
+		hs = &commitHookStore{Store: s}
+		return hs
+	})
+	v.wantAuthorized("before the delete", nil)
+	checked := false
+	hs.hook = func() {
+		hs.hook = nil
+		checked = true
+		v.wantAuthorized("while the delete returns", ErrPermissionDenied)
+	}
+	if err := v.e.DeleteCluster(v.ctx, v.cl.Cluster.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !checked {
+		t.Fatal("the commit hook did not run")
+	}
+}

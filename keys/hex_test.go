@@ -1,0 +1,69 @@
+package keys
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// refDecodeHex is decodeHex written plainly: lowercase digits only, decoded
+// by encoding/hex.
+func refDecodeHex(src string) ([]byte, bool) {
+	for i := range len(src) {
+		if !strings.ContainsRune(hexDigits, rune(src[i])) {
+			return nil, false
+		}
+	}
+	b, err := hex.DecodeString(src)
+	return b, err == nil
+}
+
+// TestDecodeHexEveryByte puts every byte value at every position of inputs
+// long enough to use the eight-digit path, its tail, or both, and compares
+// decodeHex with the plain decoder.
+func TestDecodeHexEveryByte(t *testing.T) {
+	for n := 1; n <= 9; n++ {
+		base := []byte(strings.Repeat("0f9a", n)[:2*n])
+		for i := range base {
+			for c := range 256 {
+				src := bytes.Clone(base)
+				src[i] = byte(c)
+				want, wantOK := refDecodeHex(string(src))
+				dst := make([]byte, n)
+				ok := decodeHex(dst, string(src))
+				if ok != wantOK || ok && !bytes.Equal(dst, want) {
+					t.Fatalf("decodeHex(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
+				}
+			}
+		}
+	}
+}
+
+// TestDecodeHexProperty compares decodeHex with the plain decoder on random
+// strings drawn mostly from the hex alphabet and its near misses.
+func TestDecodeHexProperty(t *testing.T) {
+	alphabet := []byte("0123456789abcdefABCDEF/:`g\x00\x7f\x80\xff")
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 40).Draw(t, "n")
+		src := make([]byte, 2*n)
+		for i := range src {
+			if rapid.IntRange(0, 9).Draw(t, "odd") == 0 {
+				src[i] = rapid.SampledFrom(alphabet).Draw(t, "c")
+			} else {
+				src[i] = hexDigits[rapid.IntRange(0, 15).Draw(t, "d")]
+			}
+		}
+		want, wantOK := refDecodeHex(string(src))
+		dst := make([]byte, n)
+		ok := decodeHex(dst, string(src))
+		if ok != wantOK || ok && !bytes.Equal(dst, want) {
+			t.Fatalf("decodeHex(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
+		}
+		if decodeHex(make([]byte, n+1), string(src)) {
+			t.Fatalf("decodeHex accepted %d digits for %d bytes", len(src), n+1)
+		}
+	})
+}
