@@ -97,6 +97,15 @@ func FuzzParseSecret(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := keys.ParseSecret(in)
+		// DigestText is ParseSecret and Digest in one: the same error, or
+		// the same digest.
+		d, derr := plain.DigestText(in)
+		if derr != err {
+			t.Fatalf("DigestText(%q) error %v, ParseSecret's %v", in, derr, err)
+		}
+		if err == nil && !d.Equal(plain.Digest(&s)) {
+			t.Fatalf("DigestText(%q) is not Digest(ParseSecret(%q))", in, in)
+		}
 		if want := keysSecretOracle(in); (err == nil) != want {
 			t.Fatalf("ParseSecret(%q) error %v, but well-formed = %v", in, err, want)
 		}

@@ -110,6 +110,23 @@ func (h *Hasher) Digest(s *Secret) Digest {
 	var plain [secretBytes]byte
 	defer clear(plain[:])
 	s.open(&plain)
+	return h.digest(&plain)
+}
+
+// DigestText parses the text of a secret as [ParseSecret] does, with the
+// same errors, and returns its digest: what a lookup needs, without the
+// Secret in between. It does not allocate.
+func (h *Hasher) DigestText(text string) (Digest, error) {
+	var plain [secretBytes]byte
+	defer clear(plain[:])
+	if err := parsePlain(&plain, text); err != nil {
+		return Digest{}, err
+	}
+	return h.digest(&plain), nil
+}
+
+// digest returns the digest of a secret's plain bytes.
+func (h *Hasher) digest(plain *[secretBytes]byte) Digest {
 	if !h.keyed {
 		return Digest{b: sha256.Sum256(plain[:])}
 	}

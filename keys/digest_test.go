@@ -80,6 +80,31 @@ func TestHasherKnownAnswers(t *testing.T) {
 	if got := hex.EncodeToString(digestBytes(t, mustHasher(t, katPepper()).Digest(&s))); got != katHMACSHA256 {
 		t.Errorf("HMAC-SHA-256 digest of kat = %s, want %s", got, katHMACSHA256)
 	}
+	for pepper, want := range map[string]string{"": katSHA256, string(katPepper()): katHMACSHA256} {
+		d, err := mustHasher(t, []byte(pepper)).DigestText(kat)
+		if err != nil {
+			t.Fatalf("DigestText(kat) with a %d-byte pepper: %v", len(pepper), err)
+		}
+		if got := hex.EncodeToString(digestBytes(t, d)); got != want {
+			t.Errorf("DigestText(kat) with a %d-byte pepper = %s, want %s", len(pepper), got, want)
+		}
+	}
+}
+
+// TestDigestTextErrors checks that DigestText refuses what ParseSecret
+// refuses, with the same error and a zero digest.
+func TestDigestTextErrors(t *testing.T) {
+	h := mustHasher(t, nil)
+	for _, in := range []string{"", kat[:len(kat)-1], "akx_" + kat[4:], kat[:10] + "G" + kat[11:], kat[:len(kat)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", kat[len(kat)-1])+1)%16])} {
+		_, want := ParseSecret(in)
+		d, err := h.DigestText(in)
+		if want == nil || err != want {
+			t.Errorf("DigestText error %v, ParseSecret's %v", err, want)
+		}
+		if !d.Equal(Digest{}) {
+			t.Errorf("DigestText returned a digest with its error %v", err)
+		}
+	}
 }
 
 func TestHasherPlainIsSHA256(t *testing.T) {
@@ -176,6 +201,8 @@ func TestHasherDigestAllocs(t *testing.T) {
 	for _, pepper := range [][]byte{nil, katPepper(), make([]byte, 64)} {
 		h := mustHasher(t, pepper)
 		assertNoAllocs(t, fmt.Sprintf("Digest with a %d-byte pepper", len(pepper)), func() { sink = h.Digest(&s) })
+		text := s.Reveal()
+		assertNoAllocs(t, fmt.Sprintf("DigestText with a %d-byte pepper", len(pepper)), func() { sink, _ = h.DigestText(text) })
 	}
 	_ = sink
 }

@@ -159,3 +159,18 @@ func ExampleCheckDisplayName() {
 	// keys: invalid name: a name holds no control or format characters
 	// keys: invalid name: a name is 1 to 200 bytes
 }
+
+func ExampleHasher_DigestText() {
+	h, _ := keys.NewHasher(nil)
+
+	// A lookup needs the digest of the presented text, not the secret:
+	// DigestText checks the text as ParseSecret does and digests it.
+	d, err := h.DigestText("aks_000102030405060708090a0b0c0d0e0f101112131415161718191a1b64dec9c1")
+	fmt.Println(d, err)
+
+	_, err = h.DigestText("aks_000102030405060708090a0b0c0d0e0f101112131415161718191a1b64dec9c2")
+	fmt.Println(errors.Is(err, keys.ErrMalformedSecret), err)
+	// Output:
+	// sha256:b2e457b11fb8… <nil>
+	// true keys: malformed secret: checksum mismatch
+}

@@ -121,23 +121,31 @@ func checksum(random []byte) uint32 {
 // alphabet (lowercase hex only) and checksum, touches no store and does not
 // allocate. Every failure wraps [ErrMalformedSecret] and never quotes s.
 func ParseSecret(s string) (Secret, error) {
-	if len(s) != SecretLen {
-		return Secret{}, errSecretLength
-	}
-	if s[:len(SecretPrefix)] != SecretPrefix {
-		return Secret{}, errSecretPrefix
-	}
 	var plain [secretBytes]byte
 	defer clear(plain[:])
-	if !decodeHex(plain[:], s[len(SecretPrefix):]) {
-		return Secret{}, errSecretAlphabet
-	}
-	if binary.BigEndian.Uint32(plain[randomBytes:]) != checksum(plain[:randomBytes]) {
-		return Secret{}, errSecretChecksum
+	if err := parsePlain(&plain, s); err != nil {
+		return Secret{}, err
 	}
 	var out Secret
 	out.seal(&plain)
 	return out, nil
+}
+
+// parsePlain checks the text of a secret and decodes its bytes into plain.
+func parsePlain(plain *[secretBytes]byte, s string) error {
+	if len(s) != SecretLen {
+		return errSecretLength
+	}
+	if s[:len(SecretPrefix)] != SecretPrefix {
+		return errSecretPrefix
+	}
+	if !decodeHex(plain[:], s[len(SecretPrefix):]) {
+		return errSecretAlphabet
+	}
+	if binary.BigEndian.Uint32(plain[randomBytes:]) != checksum(plain[:randomBytes]) {
+		return errSecretChecksum
+	}
+	return nil
 }
 
 // Reveal returns the text of the secret. Call it only to hand a newly issued
