@@ -75,12 +75,18 @@
 // revocation cannot put it back afterwards: Authenticate stays
 // linearizable with revocations.
 //
+// Over every store, the engine also remembers the scope of the clusters it
+// authorized on (account, workspace, type: what [Engine.Authorize] and
+// [Engine.AuthorizeAgent] need, and what never changes in a cluster's
+// life), so that an authorization reads nothing. Deleting a cluster drops
+// it the same way, before DeleteCluster returns.
+//
 // # Sharing a store
 //
 // Every write reads what it depends on, then commits a batch guarded on
 // those reads being unchanged, and retries on [store.ErrConflict]. So a
 // delete of a cluster and a concurrent creation of an agent key for it never
 // leave a key without its cluster. Several engines may share one store if
-// each is made with [Options.Shared], which turns the index and the cache
-// off: they see only the writes of their own engine.
+// each is made with [Options.Shared], which turns the index, the cache and
+// the clusters' scopes off: they see only the writes of their own engine.
 package auth
