@@ -440,6 +440,9 @@ func addChanges(w *write, changes []change, ops bool) {
 			if id, ok := record.CredentialIDOfKey(c.key); ok {
 				w.removedCreds = append(w.removedCreds, id)
 			}
+			if id, ok := record.ClusterKeyID(c.key); ok && !ops {
+				w.changedClusters = append(w.changedClusters, id)
+			}
 		}
 		if c.del {
 			if ops {

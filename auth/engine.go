@@ -251,6 +251,9 @@ type write struct {
 	store.Batch
 	added, removed [][keys.PrefixSize]byte // digest prefixes of keys created and deleted
 	removedCreds   []keys.CredentialID     // credentials deleted
+	// clusters whose records change other than through the batch's own
+	// ops (an agent's staged apply); those the batch writes are found in it
+	changedClusters []keys.ClusterID
 	// committed, if set, runs once the store committed the batch, before
 	// the index, cache and remembered logins learn of it.
 	committed func()
@@ -280,7 +283,7 @@ func (e *Engine) commit(ctx context.Context, w *write) error {
 	creds := e.remembered != nil && len(w.removedCreds) > 0
 	var written []keys.ClusterID
 	if e.scopes != nil {
-		written = writtenClusters(&w.Batch)
+		written = append(writtenClusters(&w.Batch), w.changedClusters...)
 		e.scopes.begin(written)
 	}
 	if hot {

@@ -107,8 +107,10 @@ func (t *scopeTable) home(id keys.ClusterID) uint64 {
 	return (h >> 32) & t.mask
 }
 
-// find returns the slot of cluster id in t, or -1.
-func (t *scopeTable) find(id keys.ClusterID) int {
+// find returns cluster id's entry in t and its slot, or nil and -1. A
+// reader uses the entry it loaded, never the slot again: a writer may have
+// put another entry there since.
+func (t *scopeTable) find(id keys.ClusterID) (*scopeEntry, int) {
 	i := t.home(id)
 	for range scopeProbes {
 		e := t.slots[i].Load()
@@ -116,18 +118,17 @@ func (t *scopeTable) find(id keys.ClusterID) int {
 			break
 		}
 		if e != tombstone && e.id == id {
-			return int(i)
+			return e, int(i)
 		}
 		i = (i + 1) & t.mask
 	}
-	return -1
+	return nil, -1
 }
 
 // lookup returns the scope of cluster id if it is remembered.
 func (c *clusterScopes) lookup(id keys.ClusterID) (clusterScope, bool) {
-	t := c.tab.Load()
-	if i := t.find(id); i >= 0 {
-		return t.slots[i].Load().s, true
+	if e, _ := c.tab.Load().find(id); e != nil {
+		return e.s, true
 	}
 	return clusterScope{}, false
 }
@@ -142,7 +143,7 @@ func (c *clusterScopes) insert(id keys.ClusterID, s clusterScope, epoch uint64) 
 		return
 	}
 	t := c.tab.Load()
-	if t.find(id) >= 0 {
+	if e, _ := t.find(id); e != nil {
 		return
 	}
 	// Past half full, a table grows, or at its largest sheds its
@@ -206,7 +207,7 @@ func (c *clusterScopes) rebuild(t *scopeTable) *scopeTable {
 // remove forgets cluster id. Under mu.
 func (c *clusterScopes) remove(id keys.ClusterID) {
 	t := c.tab.Load()
-	if i := t.find(id); i >= 0 {
+	if _, i := t.find(id); i >= 0 {
 		t.slots[i].Store(tombstone)
 		t.live--
 	}
@@ -248,7 +249,9 @@ func (c *clusterScopes) end(ids []keys.ClusterID) {
 // Deletes are what matter; a rewrite (a new SASL policy, an agent's
 // snapshot) keeps the scope, and dropping it then too costs one read and
 // leaves nothing to argue. It reads the batch itself rather than trusting
-// each caller to list them, so that every write path is covered.
+// each caller to list them; the one write that changes records other than
+// through its batch, an agent's staged apply, lists them in
+// write.changedClusters.
 func writtenClusters(b *store.Batch) []keys.ClusterID {
 	var out []keys.ClusterID
 	for _, op := range b.Ops() {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/streamauth/streamauth/cluster"
+	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
 	"github.com/streamauth/streamauth/store"
 	"github.com/streamauth/streamauth/store/memstore"
@@ -265,5 +267,108 @@ func TestScopesInFlightDeleteReadsStore(t *testing.T) {
 	}
 	if !checked {
 		t.Fatal("the commit hook did not run")
+	}
+}
+
+// TestScopesFollowEveryClusterWrite checks the two ways a commit tells the
+// clusters' scopes about a cluster record: its batch writing the record
+// (DeleteCluster, SetClusterSASL, an agent's apply in one commit), and an
+// agent's staged apply listing the records it replaces outside the batch.
+// Either way the remembered scope is dropped.
+func TestScopesFollowEveryClusterWrite(t *testing.T) {
+	v := newScopeEnv(t, Options{}, nil)
+	id := v.cl.Cluster.ID
+	remembered := func() bool {
+		_, ok := v.e.scopes.lookup(id)
+		return ok
+	}
+	for _, tc := range []struct {
+		name  string
+		write func() error
+	}{
+		{"SetClusterSASL", func() error {
+			_, err := v.e.SetClusterSASL(v.ctx, id, cluster.SASLRequired)
+			return err
+		}},
+		{"changes in the batch", func() error {
+			var w write
+			raw, err := v.s.Get(v.ctx, record.ClusterKey(id))
+			if err != nil {
+				return err
+			}
+			addChanges(&w, []change{{key: record.ClusterKey(id), value: raw, gone: true}}, true)
+			if len(w.changedClusters) != 0 {
+				t.Errorf("changes with their ops listed %v outside the batch", w.changedClusters)
+			}
+			return v.e.commit(v.ctx, &w)
+		}},
+		{"staged changes", func() error {
+			var w write
+			addChanges(&w, []change{{key: record.ClusterKey(id), value: []byte("staged"), gone: true}}, false)
+			if w.Len() != 0 {
+				t.Errorf("staged changes put %d ops in the batch", w.Len())
+			}
+			return v.e.commit(v.ctx, &w)
+		}},
+	} {
+		v.wantAuthorized(tc.name+": before", nil)
+		if !remembered() {
+			t.Fatalf("%s: the cluster's scope is not remembered after an authorization", tc.name)
+		}
+		if err := tc.write(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if remembered() {
+			t.Fatalf("%s: the cluster's scope is still remembered after the write", tc.name)
+		}
+	}
+}
+
+// TestScopesConcurrent runs lookups against inserts, writes and the table's
+// growth from other goroutines (under -race in CI, which checks that
+// lookups read only what writers published), then checks that the
+// clusters whose writes ended last are not found.
+func TestScopesConcurrent(t *testing.T) {
+	c := newClusterScopes(256)
+	ids := make([]keys.ClusterID, 1024)
+	for i := range ids {
+		id, err := keys.NewClusterID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for r := range 2 {
+		wg.Go(func() {
+			for i := r; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				j := i % len(ids)
+				if s, ok := c.lookup(ids[j]); ok && s != scopeFor(j) {
+					t.Errorf("cluster %d: scope %+v, want %+v", j, s, scopeFor(j))
+					return
+				}
+			}
+		})
+	}
+	for round := range 20 {
+		for i, id := range ids {
+			c.insert(id, scopeFor(i), c.epoch.Load())
+		}
+		gone := ids[round*16 : round*16+16]
+		c.begin(gone)
+		c.end(gone)
+	}
+	close(stop)
+	wg.Wait()
+	for _, id := range ids[19*16 : 20*16] {
+		if _, ok := c.lookup(id); ok {
+			t.Fatalf("a cluster whose write ended is still found")
+		}
 	}
 }
