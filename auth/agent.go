@@ -103,17 +103,8 @@ func NewAgent(ctx context.Context, s store.Store, opts AgentOptions) (*Agent, er
 	if opts.Grace < 0 {
 		return nil, invalid("negative grace period", nil)
 	}
-	switch raw, err := s.Get(ctx, record.AgentStateKey); {
-	case err == nil:
-		st, err := record.DecodeAgentState(raw)
-		if err != nil {
-			return nil, err
-		}
-		if st.Cluster != opts.Cluster {
-			return nil, fmt.Errorf("%w: the store holds a snapshot of cluster %v", ErrSnapshotCluster, st.Cluster)
-		}
-	case !isNotFound(err):
-		return nil, fmt.Errorf("auth: reading agent state: %w", err)
+	if _, _, err := readState(ctx, s, opts.Cluster); err != nil {
+		return nil, err
 	}
 	as := &agentStore{Store: s}
 	e, err := New(ctx, as, opts.Engine)
@@ -130,29 +121,42 @@ func NewAgent(ctx context.Context, s store.Store, opts AgentOptions) (*Agent, er
 	// A large apply interrupted after its snapshot was put in force is
 	// finished, and the engine loads its index again from the tables as
 	// they are then; one interrupted before is forgotten.
-	switch raw, err := s.Get(ctx, record.StagedLiveKey); {
-	case err == nil:
-		v, err := record.DecodeStagedLive(raw)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.moveStaged(ctx, v); err != nil {
-			return nil, fmt.Errorf("auth: finishing an interrupted apply: %w", a.conflict(ctx, err))
-		}
+	moved, err := a.finishMove(ctx)
+	switch {
+	case err != nil:
+		return nil, a.conflict(ctx, err)
+	case moved:
 		if a.e, err = New(ctx, as, opts.Engine); err != nil {
 			return nil, err
 		}
-	case isNotFound(err):
+	default:
 		if err := a.clearStaged(ctx); err != nil {
 			return nil, a.conflict(ctx, err)
 		}
-	default:
-		return nil, fmt.Errorf("auth: reading the staged-apply marker: %w", err)
 	}
-	if err := a.resume(ctx); err != nil {
+	if err := a.loadState(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// readState returns the agent state s holds, with its record, or nil if it
+// holds none. A state of a cluster other than cl is ErrSnapshotCluster.
+func readState(ctx context.Context, s store.Store, cl keys.ClusterID) (*record.AgentState, []byte, error) {
+	raw, err := s.Get(ctx, record.AgentStateKey)
+	if isNotFound(err) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("auth: reading agent state: %w", err)
+	}
+	st, err := record.DecodeAgentState(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Cluster != cl {
+		return nil, nil, fmt.Errorf("%w: the store holds a snapshot of cluster %v", ErrSnapshotCluster, st.Cluster)
+	}
+	return &st, raw, nil
 }
 
 func (a *Agent) install(st *record.AgentState) {

@@ -81,34 +81,40 @@ func (a *Agent) Apply(ctx context.Context, b []byte) error {
 // changes that is in force, and installs the state the store holds if it
 // is newer than the one in memory.
 func (a *Agent) resume(ctx context.Context) error {
+	if _, err := a.finishMove(ctx); err != nil {
+		return err
+	}
+	return a.loadState(ctx)
+}
+
+// finishMove finishes a move of staged changes that is in force, if there
+// is one, and reports whether there was.
+func (a *Agent) finishMove(ctx context.Context) (bool, error) {
 	raw, err := a.s.Store.Get(ctx, record.StagedLiveKey)
-	switch {
-	case err == nil:
-		v, err := record.DecodeStagedLive(raw)
-		if err != nil {
-			return err
-		}
-		if err := a.moveStaged(ctx, v); err != nil {
-			return fmt.Errorf("auth: finishing the apply of snapshot version %d: %w", v, err)
-		}
-	case !isNotFound(err):
-		return fmt.Errorf("auth: reading agent state: %w", err)
-	}
-	raw, err = a.s.Store.Get(ctx, record.AgentStateKey)
 	if isNotFound(err) {
-		return nil
+		return false, nil
 	} else if err != nil {
-		return fmt.Errorf("auth: reading agent state: %w", err)
+		return false, fmt.Errorf("auth: reading the staged-apply marker: %w", err)
 	}
-	st, err := record.DecodeAgentState(raw)
+	v, err := record.DecodeStagedLive(raw)
+	if err != nil {
+		return false, err
+	}
+	if err := a.moveStaged(ctx, v); err != nil {
+		return false, fmt.Errorf("auth: finishing the apply of snapshot version %d: %w", v, err)
+	}
+	return true, nil
+}
+
+// loadState installs the state the store holds if it is newer than the one
+// in memory.
+func (a *Agent) loadState(ctx context.Context) error {
+	st, _, err := readState(ctx, a.s.Store, a.cluster)
 	if err != nil {
 		return err
 	}
-	if st.Cluster != a.cluster {
-		return fmt.Errorf("%w: the store holds a snapshot of cluster %v", ErrSnapshotCluster, st.Cluster)
-	}
-	if cur := a.state.Load(); cur == nil || st.Version > cur.Version {
-		a.install(&st)
+	if cur := a.state.Load(); st != nil && (cur == nil || st.Version > cur.Version) {
+		a.install(st)
 	}
 	return nil
 }
@@ -121,25 +127,18 @@ func (a *Agent) apply(ctx context.Context, st *record.AgentState, want []record.
 	a.own(&w.Batch)
 	// The version in the store decides, so that a restarted agent never
 	// rolls back.
-	raw, err := a.s.Store.Get(ctx, record.AgentStateKey)
-	first := isNotFound(err)
-	switch {
-	case err == nil:
-		old, err := record.DecodeAgentState(raw)
-		if err != nil {
-			return err
-		}
-		if old.Cluster != st.Cluster {
-			return ErrSnapshotCluster
-		}
+	old, raw, err := readState(ctx, a.s.Store, st.Cluster)
+	if err != nil {
+		return err
+	}
+	first := old == nil
+	if first {
+		w.RequireAbsent(record.AgentStateKey)
+	} else {
 		if st.Version <= old.Version {
 			return ErrSnapshotRollback
 		}
 		w.RequireValue(record.AgentStateKey, raw)
-	case first:
-		w.RequireAbsent(record.AgentStateKey)
-	default:
-		return fmt.Errorf("auth: reading agent state: %w", err)
 	}
 	// A first apply writes every record: make room for them at once.
 	hint := 0
@@ -318,19 +317,22 @@ func (a *Agent) scanStaged(ctx context.Context, prefix []byte) (changes []change
 }
 
 // clearStaged deletes the staged changes of applies that never put their
-// snapshot in force.
+// snapshot in force. It reads their keys only: what they hold is thrown
+// away, and a damaged leftover must not keep the agent from starting.
 func (a *Agent) clearStaged(ctx context.Context) error {
-	left, stagedKeys, err := a.scanStaged(ctx, record.StagedPrefix())
+	var left []change
+	err := a.s.Store.Scan(ctx, record.StagedPrefix(), func(k, _ []byte) error {
+		left = append(left, change{key: bytes.Clone(k), del: true})
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("auth: reading staged changes: %w", err)
 	}
-	i := 0
 	err = inChunks(left, 1, func(part []change) error {
 		var b store.Batch
 		b.Grow(len(part))
-		for range part {
-			b.Delete(stagedKeys[i])
-			i++
+		for _, c := range part {
+			b.Delete(c.key)
 		}
 		return a.commit(ctx, &b)
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/streamauth/streamauth/auth"
 	"github.com/streamauth/streamauth/cluster"
 	"github.com/streamauth/streamauth/internal/kafkatest"
+	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/keys"
 	"github.com/streamauth/streamauth/store"
 	"github.com/streamauth/streamauth/store/faultstore"
@@ -606,5 +608,36 @@ func TestAgentFirstApplyInterrupted(t *testing.T) {
 			t.Logf("swept %d failure points", n)
 			return
 		}
+	}
+}
+
+// TestAgentDamagedStagedLeftover leaves what an interrupted apply staged,
+// damaged (a value that is no staged record), in a store with no apply in
+// force: the next agent starts all the same, throws it away, and applies.
+func TestAgentDamagedStagedLeftover(t *testing.T) {
+	o := newOffline(t)
+	s := memstore.New()
+	t.Cleanup(func() { s.Close() })
+	ag := o.agent(t, s, auth.AgentOptions{})
+	if err := ag.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	b.Put(record.StagedKey(9, []byte("k")), []byte("not a staged record"))
+	if err := s.Commit(o.ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	again := o.agent(t, s, auth.AgentOptions{})
+	err := s.Scan(o.ctx, record.StagedPrefix(), func(k, _ []byte) error {
+		return fmt.Errorf("staged key %x left", k)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Version() != ag.Version() {
+		t.Fatalf("version %d after the restart, want %d", again.Version(), ag.Version())
+	}
+	if _, err := again.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
+		t.Fatalf("a credential of the snapshot: %v", err)
 	}
 }
