@@ -123,15 +123,19 @@ func NewAgent(ctx context.Context, s store.Store, opts AgentOptions) (*Agent, er
 	// they are then; one interrupted before is forgotten.
 	moved, err := a.finishMove(ctx)
 	switch {
-	case err != nil:
+	case errors.Is(err, store.ErrConflict):
 		return nil, a.conflict(ctx, err)
+	case err != nil:
+		return nil, err
 	case moved:
 		if a.e, err = New(ctx, as, opts.Engine); err != nil {
 			return nil, err
 		}
 	default:
-		if err := a.clearStaged(ctx); err != nil {
+		if err := a.clearStaged(ctx); errors.Is(err, store.ErrConflict) {
 			return nil, a.conflict(ctx, err)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	if err := a.loadState(ctx); err != nil {

@@ -177,15 +177,13 @@ func (a *Agent) apply(ctx context.Context, st *record.AgentState, want []record.
 	}
 	rec := record.AppendAgentState(nil, st)
 	w.Put(record.AgentStateKey, rec)
-	if err := a.e.commit(ctx, &w); err != nil {
-		if errors.Is(err, store.ErrConflict) || !a.tookEffect(ctx, rec) {
-			return err
-		}
-		// The commit took effect but reported an error (a sync that
-		// failed after the write, say): the snapshot is in force.
-		if w.committed != nil {
-			w.committed()
-		}
+	// A commit that took effect but reported an error (a sync that failed
+	// after the write, say) puts the snapshot in force all the same; the
+	// engine learns so before its caches take reads again, so that none
+	// keeps a record this snapshot replaces.
+	w.tookEffect = func() bool { return a.tookEffect(ctx, rec) }
+	if err := a.e.commit(ctx, &w); err != nil && !w.took {
+		return err
 	}
 	a.install(st)
 	if staged {
@@ -442,8 +440,8 @@ func addChanges(w *write, changes []change, ops bool) {
 			if id, ok := record.CredentialIDOfKey(c.key); ok {
 				w.removedCreds = append(w.removedCreds, id)
 			}
-			if id, ok := record.ClusterKeyID(c.key); ok && !ops {
-				w.changedClusters = append(w.changedClusters, id)
+			if id, ok := record.ClusterKeyID(c.key); ok && c.del && !ops {
+				w.deletedClusters = append(w.deletedClusters, id)
 			}
 		}
 		if c.del {

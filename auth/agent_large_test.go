@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/streamauth/streamauth/auth"
+	"github.com/streamauth/streamauth/internal/record"
 	"github.com/streamauth/streamauth/store"
 	"github.com/streamauth/streamauth/store/badgerstore"
 	"github.com/streamauth/streamauth/store/faultstore"
@@ -214,4 +217,68 @@ func TestAgentLargeReapplyBadger(t *testing.T) {
 	s = open()
 	defer s.Close()
 	l.check(t, l.agent(t, s, auth.AgentOptions{}), 2, "after a reopen")
+}
+
+// lostAckStore commits every batch, but reports an error for the first
+// commit that writes key after it is armed: a write that took effect
+// while its acknowledgement was lost (a sync that failed after the write,
+// say). onLost runs just before that error is returned.
+type lostAckStore struct {
+	store.Store
+	key    atomic.Pointer[[]byte]
+	onLost func()
+}
+
+func (s *lostAckStore) Commit(ctx context.Context, b *store.Batch) error {
+	if err := s.Store.Commit(ctx, b); err != nil {
+		return err
+	}
+	k := s.key.Load()
+	if k == nil {
+		return nil
+	}
+	for _, op := range b.Ops() {
+		if bytes.Equal(op.Key, *k) && s.key.CompareAndSwap(k, nil) {
+			s.onLost()
+			return errors.New("lost acknowledgement")
+		}
+	}
+	return nil
+}
+
+// TestAgentLargeReapplyLostAck applies a large snapshot whose commit that
+// puts it in force loses its acknowledgement, and authenticates a key the
+// snapshot revokes at the worst moment: right when the agent reads back
+// its state to learn that the commit took effect. The apply succeeds, and
+// afterwards the revoked key is refused: the engine's key cache (on, over
+// a store that does not declare itself in memory) did not keep the record
+// that lookup read.
+func TestAgentLargeReapplyLostAck(t *testing.T) {
+	l := newLargeReapply(t, 5000)
+	lost := &lostAckStore{Store: memstore.New()}
+	t.Cleanup(func() { lost.Close() })
+	hs := &auth.HookStore{Store: lost}
+	ag := l.agent(t, hs, auth.AgentOptions{})
+	if err := ag.Apply(l.ctx, l.v1); err != nil {
+		t.Fatal(err)
+	}
+	revoked := l.revoked[0].Secret.Reveal()
+	if _, err := ag.AuthenticateAgent(l.ctx, revoked); err != nil {
+		t.Fatalf("a key of snapshot 1: %v", err)
+	}
+	lost.onLost = func() {
+		hs.Arm(record.AgentStateKey, func() {
+			// The answer may be either: the apply is in progress.
+			_, _ = ag.AuthenticateAgent(l.ctx, revoked)
+		})
+	}
+	stateKey := bytes.Clone(record.AgentStateKey)
+	lost.key.Store(&stateKey)
+	if err := ag.Apply(l.ctx, l.v2); err != nil {
+		t.Fatalf("an apply whose commit took effect: %v", err)
+	}
+	if !hs.Fired() {
+		t.Fatal("the hook did not run: the apply did not read its state back")
+	}
+	l.check(t, ag, 2, "after the apply")
 }

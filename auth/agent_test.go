@@ -613,7 +613,8 @@ func TestAgentFirstApplyInterrupted(t *testing.T) {
 
 // TestAgentDamagedStagedLeftover leaves what an interrupted apply staged,
 // damaged (a value that is no staged record), in a store with no apply in
-// force: the next agent starts all the same, throws it away, and applies.
+// force: the next agent starts all the same, throws it away, answers from
+// the snapshot in force, and applies the next one.
 func TestAgentDamagedStagedLeftover(t *testing.T) {
 	o := newOffline(t)
 	s := memstore.New()
@@ -639,5 +640,9 @@ func TestAgentDamagedStagedLeftover(t *testing.T) {
 	}
 	if _, err := again.AuthenticatePlain(o.ctx, plainMsg(o.credA)); err != nil {
 		t.Fatalf("a credential of the snapshot: %v", err)
+	}
+	o.now = o.now.Add(time.Second) // a later export, a later version
+	if err := again.Apply(o.ctx, o.export(t, o.a.Cluster.ID, time.Hour)); err != nil {
+		t.Fatalf("the next snapshot: %v", err)
 	}
 }

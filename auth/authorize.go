@@ -43,7 +43,7 @@ func (e *Engine) Authorize(ctx context.Context, p Principal, t Target) error {
 	account, ws := t.Account, t.Workspace
 	switch {
 	case !t.Cluster.IsZero():
-		c, err := e.clusterScope(ctx, t.Cluster)
+		c, err := e.lookupScope(ctx, t.Cluster)
 		if isAuthNotFound(err) {
 			return errNoResource
 		} else if err != nil {
@@ -86,7 +86,7 @@ func (e *Engine) AuthorizeAgent(ctx context.Context, p Principal, c keys.Cluster
 	if p.Kind != KindAgent {
 		return errNotAgent
 	}
-	s, err := e.clusterScope(ctx, c)
+	s, err := e.lookupScope(ctx, c)
 	if isAuthNotFound(err) {
 		return errNoResource
 	} else if err != nil {

@@ -181,9 +181,9 @@ func (e *Engine) DeleteCluster(ctx context.Context, id keys.ClusterID) error {
 	})
 }
 
-// clusterScope returns what an authorization needs of cluster id: from the
+// lookupScope returns what an authorization needs of cluster id: from the
 // engine's scopes if it has them, else from the store.
-func (e *Engine) clusterScope(ctx context.Context, id keys.ClusterID) (clusterScope, error) {
+func (e *Engine) lookupScope(ctx context.Context, id keys.ClusterID) (clusterScope, error) {
 	if e.scopes == nil {
 		c, err := e.readClusterScope(ctx, id)
 		return scopeOf(&c), err

@@ -75,11 +75,12 @@
 // revocation cannot put it back afterwards: Authenticate stays
 // linearizable with revocations.
 //
-// Over every store, the engine also remembers the scope of the clusters it
-// authorized on (account, workspace, type: what [Engine.Authorize] and
-// [Engine.AuthorizeAgent] need, and what never changes in a cluster's
-// life), so that an authorization reads nothing. Deleting a cluster drops
-// it the same way, before DeleteCluster returns.
+// Over any store (unless [Options.Shared]), the engine also remembers the
+// scope of the clusters it authorized on: account, workspace and type,
+// what [Engine.Authorize] and [Engine.AuthorizeAgent] need of a cluster,
+// and what never changes in a cluster's life. So an authorization on a
+// cluster reads nothing from the store. Deleting a cluster drops its scope
+// the same way, before DeleteCluster returns.
 //
 // # Sharing a store
 //

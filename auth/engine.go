@@ -251,12 +251,20 @@ type write struct {
 	store.Batch
 	added, removed [][keys.PrefixSize]byte // digest prefixes of keys created and deleted
 	removedCreds   []keys.CredentialID     // credentials deleted
-	// clusters whose records change other than through the batch's own
-	// ops (an agent's staged apply); those the batch writes are found in it
-	changedClusters []keys.ClusterID
+	// clusters whose records are deleted other than through the batch's
+	// own ops (an agent's staged apply); those the batch deletes are found
+	// in it
+	deletedClusters []keys.ClusterID
 	// committed, if set, runs once the store committed the batch, before
-	// the index, cache and remembered logins learn of it.
+	// the index, cache, remembered logins and clusters' scopes learn of it.
 	committed func()
+	// tookEffect, if set, tells whether a commit that failed other than on
+	// a guard took effect all the same (a sync that failed after the
+	// write, say), so that committed runs and the engine's state follows
+	// the write, as for a commit that succeeded. commit records its answer
+	// in took.
+	tookEffect func() bool
+	took       bool
 }
 
 // update runs a read-decide-write transaction: build reads the store and
@@ -277,13 +285,14 @@ func (e *Engine) update(ctx context.Context, build func(b *write) error) error {
 	return fmt.Errorf("auth: gave up after %d conflicting writes: %w", e.maxAttempts, store.ErrConflict)
 }
 
-// commit commits w, with the engine's hot-key state told before and after.
+// commit commits w, with the engine's own state (index, cache, remembered
+// logins, clusters' scopes) told before and after.
 func (e *Engine) commit(ctx context.Context, w *write) error {
 	hot := e.hot != nil && len(w.added)+len(w.removed) > 0
 	creds := e.remembered != nil && len(w.removedCreds) > 0
 	var written []keys.ClusterID
 	if e.scopes != nil {
-		written = append(writtenClusters(&w.Batch), w.changedClusters...)
+		written = append(deletedClusters(&w.Batch), w.deletedClusters...)
 		e.scopes.begin(written)
 	}
 	if hot {
@@ -293,13 +302,15 @@ func (e *Engine) commit(ctx context.Context, w *write) error {
 		e.remembered.begin()
 	}
 	err := e.s.Commit(ctx, &w.Batch)
-	if err == nil && w.committed != nil {
+	conflict := errors.Is(err, store.ErrConflict)
+	w.took = err == nil || !conflict && w.tookEffect != nil && w.tookEffect()
+	if w.took && w.committed != nil {
 		w.committed()
 	}
 	if hot {
 		// A failed guard writes nothing; any other failure may have
 		// happened after the write took effect.
-		e.hot.end(w, err == nil, err == nil || errors.Is(err, store.ErrConflict))
+		e.hot.end(w, w.took, w.took || conflict)
 	}
 	if creds {
 		e.remembered.end(w.removedCreds)

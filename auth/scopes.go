@@ -12,28 +12,30 @@ import (
 
 // clusterScopes remembers, for the clusters that authorizations asked
 // about, what an authorization needs of them: their account, workspace and
-// type. Those never change in a cluster's life (its SASL policy may, and is
-// not kept here), so the only write that can make an entry wrong is the
-// cluster's deletion, and a cluster id is never used again.
+// type. No API changes those in a cluster's life (its SASL policy and its
+// generation change, and are not kept here), and a cluster id is never
+// used again, so the only write that can make an entry wrong is the
+// deletion of the cluster's record.
 //
 // It follows the engine's writes as hotKeys does for deleted keys (see
-// [Engine.commit]): a commit that deletes (or rewrites) a cluster record
-// first drops the entry and marks the cluster pending, so that while the
-// write is in flight lookups of it read the store; after the commit, the
-// epoch advances and the mark is cleared. A lookup that misses notes the
-// epoch before it reads the store, and inserts what it read only if the
-// epoch is unchanged, so a read made before a delete cannot put the
-// cluster back after it. Once DeleteCluster returns, no authorization
-// finds the cluster.
+// [Engine.commit]): a commit that deletes a cluster record first drops the
+// entry and marks the cluster pending, so that while the delete is in
+// flight lookups of it read the store; after the commit, the entry is
+// dropped again, the epoch advances and the mark is cleared. A lookup that
+// misses notes the epoch before it reads the store, and inserts what it
+// read only if the epoch is unchanged and no delete of the cluster is
+// pending, so a read made before a delete cannot put the cluster back
+// after it. Once DeleteCluster returns, no authorization finds the
+// cluster.
 //
-// Lookups take no lock: the table is read with atomic loads, which cost a
-// plain load on amd64 and arm64.
+// Lookups take no lock: they read the table with atomic loads (a plain
+// load on amd64, a load-acquire on arm64).
 //
 // An engine over a store that others write too (Options.Shared) keeps no
 // scopes: it does not see their deletes.
 type clusterScopes struct {
 	tab   atomic.Pointer[scopeTable] // read without a lock
-	epoch atomic.Uint64              // advanced by every completed write
+	epoch atomic.Uint64              // advanced by every completed delete
 
 	mu       sync.Mutex // serializes the writers below
 	pending  map[keys.ClusterID]int
@@ -41,8 +43,8 @@ type clusterScopes struct {
 
 	// Tests only: afterRead, if set, runs between a lookup's store read
 	// and its insert, to widen the race window; ignoreEpoch makes insert
-	// skip its epoch and pending checks, the broken cache a test must
-	// catch.
+	// skip its epoch and pending checks, and end keep the entries, the
+	// broken cache a test must catch.
 	afterRead   func()
 	ignoreEpoch bool
 }
@@ -71,9 +73,9 @@ const (
 	// scopeProbes bounds a probe sequence, so that a lookup of an
 	// unknown cluster (which a caller may choose) costs a few loads.
 	scopeProbes = 8
-	// scopeCap bounds the clusters remembered: at half the slots used,
-	// 32768 slots of 8 bytes and 16384 entries of 48 bytes at most,
-	// about 1 MiB.
+	// scopeCap bounds the clusters remembered. A table holds at most half
+	// as many entries as it has slots, so at most 16384 entries (64 bytes
+	// each, their allocation class) and 32768 slots of 8 bytes: 1.25 MiB.
 	scopeCap       = 16384
 	scopeFirstSize = 64
 )
@@ -134,8 +136,14 @@ func (c *clusterScopes) lookup(id keys.ClusterID) (clusterScope, bool) {
 }
 
 // insert remembers the scope of cluster id, read from the store after
-// epoch was read, unless a write of the cluster is in flight or any write
-// of a cluster has completed since.
+// epoch was read, unless a delete of the cluster is in flight or any
+// delete of a cluster has completed since.
+//
+// Below its largest size, a table grows when half full, or when an entry
+// finds no free slot on its probe sequence. At its largest, it first sheds
+// its tombstones once they are half of what it holds; then, once half its
+// slots hold entries, a new entry takes the place of the first entry on
+// its probe sequence (or, if it meets none, is not remembered).
 func (c *clusterScopes) insert(id keys.ClusterID, s clusterScope, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -146,18 +154,20 @@ func (c *clusterScopes) insert(id keys.ClusterID, s clusterScope, epoch uint64) 
 	if e, _ := t.find(id); e != nil {
 		return
 	}
-	// Past half full, a table grows, or at its largest sheds its
-	// tombstones once they are half of what it holds; after that, entries
-	// take the places of others.
 	if 2*(t.used+1) > len(t.slots) && (len(t.slots) < c.maxSlots || 2*t.live < t.used) {
 		t = c.rebuild(t)
 	}
-	// A full probe sequence: a table that may grow grows; one at its
-	// largest gives the entry its home slot, in another's place.
 	e := &scopeEntry{id: id, s: s}
-	for !t.put(e) {
+	for {
+		if len(t.slots) >= c.maxSlots && 2*(t.live+1) > len(t.slots) {
+			t.replace(e)
+			return
+		}
+		if t.put(e) {
+			return
+		}
 		if len(t.slots) >= c.maxSlots {
-			t.slots[t.home(id)].Store(e)
+			t.replace(e)
 			return
 		}
 		t = c.rebuild(t)
@@ -181,6 +191,23 @@ func (t *scopeTable) put(e *scopeEntry) bool {
 		i = (i + 1) & t.mask
 	}
 	return false
+}
+
+// replace stores e in place of the first entry on its probe sequence; if
+// there is none, it leaves t as it is. Under mu.
+func (t *scopeTable) replace(e *scopeEntry) {
+	i := t.home(e.id)
+	for range scopeProbes {
+		switch old := t.slots[i].Load(); old {
+		case nil:
+			return
+		case tombstone:
+		default:
+			t.slots[i].Store(e)
+			return
+		}
+		i = (i + 1) & t.mask
+	}
 }
 
 // rebuild publishes a table with t's entries and no tombstones, twice t's
@@ -213,9 +240,9 @@ func (c *clusterScopes) remove(id keys.ClusterID) {
 	}
 }
 
-// begin marks clusters ids as being written, before the commit that
-// deletes or rewrites them, and forgets them: until the commit is over,
-// their lookups read the store.
+// begin marks the clusters ids as being deleted, before the commit that
+// deletes them, and forgets them: until the commit is over, their lookups
+// read the store.
 func (c *clusterScopes) begin(ids []keys.ClusterID) {
 	if len(ids) == 0 {
 		return
@@ -228,9 +255,11 @@ func (c *clusterScopes) begin(ids []keys.ClusterID) {
 	}
 }
 
-// end follows the commit begun by begin, whatever its result: the epoch
-// advances, so that no lookup that read the store before the commit
-// inserts what it read, and the marks are cleared.
+// end follows the commit begun by begin, whatever its result: the clusters
+// are forgotten again (begin's marks already kept lookups from inserting
+// them; this does not rest on that alone), the epoch advances, so that no
+// lookup that read the store before the commit inserts what it read, and
+// the marks are cleared.
 func (c *clusterScopes) end(ids []keys.ClusterID) {
 	if len(ids) == 0 {
 		return
@@ -239,22 +268,27 @@ func (c *clusterScopes) end(ids []keys.ClusterID) {
 	defer c.mu.Unlock()
 	c.epoch.Add(1)
 	for _, id := range ids {
+		if !c.ignoreEpoch {
+			c.remove(id)
+		}
 		if c.pending[id]--; c.pending[id] <= 0 {
 			delete(c.pending, id)
 		}
 	}
 }
 
-// writtenClusters returns the clusters whose records b writes or deletes.
-// Deletes are what matter; a rewrite (a new SASL policy, an agent's
-// snapshot) keeps the scope, and dropping it then too costs one read and
-// leaves nothing to argue. It reads the batch itself rather than trusting
-// each caller to list them; the one write that changes records other than
-// through its batch, an agent's staged apply, lists them in
-// write.changedClusters.
-func writtenClusters(b *store.Batch) []keys.ClusterID {
+// deletedClusters returns the clusters whose records b deletes. It reads
+// the batch itself rather than trusting each caller to list them; the one
+// write that deletes records other than through its batch, an agent's
+// staged apply, lists them in write.deletedClusters. A rewrite of a
+// cluster record (a new SASL policy, a generation bumped by a key or
+// credential of the cluster, an agent's snapshot) keeps its scope.
+func deletedClusters(b *store.Batch) []keys.ClusterID {
 	var out []keys.ClusterID
 	for _, op := range b.Ops() {
+		if op.Kind != store.OpDelete {
+			continue
+		}
 		if id, ok := record.ClusterKeyID(op.Key); ok {
 			out = append(out, id)
 		}

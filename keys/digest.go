@@ -119,7 +119,7 @@ func (h *Hasher) Digest(s *Secret) Digest {
 func (h *Hasher) DigestText(text string) (Digest, error) {
 	var plain [secretBytes]byte
 	defer clear(plain[:])
-	if err := parsePlain(&plain, text); err != nil {
+	if err := decodeSecretText(&plain, text); err != nil {
 		return Digest{}, err
 	}
 	return h.digest(&plain), nil

@@ -5,10 +5,10 @@ import "encoding/binary"
 const hexDigits = "0123456789abcdef"
 
 // Byte-lane constants of the eight-digit decoder: each repeats one byte in
-// all eight lanes of a uint64.
+// all eight byte lanes of a uint64.
 const (
-	lanes    = 0x0101010101010101
-	highBits = 0x80 * lanes
+	hexLanes    = 0x0101010101010101
+	hexHighBits = 0x80 * hexLanes
 )
 
 // decodeHex decodes len(dst)*2 lowercase hex digits of src into dst. It
@@ -36,15 +36,16 @@ func decodeHex(dst []byte, src string) bool {
 		// Eight digits in eight byte lanes at once. For a byte c below
 		// 0x80, adding 0x80-lo sets its lane's high bit exactly when
 		// c >= lo, and adding 0x7f-hi exactly when c > hi; neither sum
-		// carries into the next lane. A byte of 0x80 or more is refused
-		// before the rest counts.
-		digit := (x + (0x80-'0')*lanes) &^ (x + (0x7f-'9')*lanes)
-		letter := (x + (0x80-'a')*lanes) &^ (x + (0x7f-'f')*lanes)
-		bad |= x&highBits | ((digit|letter)&highBits ^ highBits)
+		// carries into the next lane. A byte of 0x80 or more may carry
+		// into the next lane, but it sets bad itself, so the whole input
+		// is refused whatever the other lanes say.
+		digit := (x + (0x80-'0')*hexLanes) &^ (x + (0x7f-'9')*hexLanes)
+		letter := (x + (0x80-'a')*hexLanes) &^ (x + (0x7f-'f')*hexLanes)
+		bad |= x&hexHighBits | ((digit|letter)&hexHighBits ^ hexHighBits)
 		// A digit's value is its low nibble; a letter's (bit 6 set) is
 		// its low nibble plus 9. Then each pair of nibbles is joined into
 		// a byte, in every other lane, and the four bytes are gathered.
-		n := x&(0x0f*lanes) + (x>>6)&lanes*9
+		n := x&(0x0f*hexLanes) + ((x>>6)&hexLanes)*9
 		n = (n<<4 | n>>8) & 0x00ff00ff00ff00ff
 		n = (n | n>>8) & 0x0000ffff0000ffff
 		n = n | n>>16

@@ -123,7 +123,7 @@ func checksum(random []byte) uint32 {
 func ParseSecret(s string) (Secret, error) {
 	var plain [secretBytes]byte
 	defer clear(plain[:])
-	if err := parsePlain(&plain, s); err != nil {
+	if err := decodeSecretText(&plain, s); err != nil {
 		return Secret{}, err
 	}
 	var out Secret
@@ -131,8 +131,9 @@ func ParseSecret(s string) (Secret, error) {
 	return out, nil
 }
 
-// parsePlain checks the text of a secret and decodes its bytes into plain.
-func parsePlain(plain *[secretBytes]byte, s string) error {
+// decodeSecretText checks the text of a secret and decodes its bytes into
+// plain.
+func decodeSecretText(plain *[secretBytes]byte, s string) error {
 	if len(s) != SecretLen {
 		return errSecretLength
 	}
