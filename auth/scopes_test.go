@@ -103,18 +103,27 @@ func TestScopesProperty(t *testing.T) {
 	})
 }
 
-// TestScopesKeepWhatFits inserts 1,000 clusters into a clusterScopes with
-// room for 16,384 and finds all of them: below its largest size, a table
-// grows rather than lose an entry.
-func TestScopesKeepWhatFits(t *testing.T) {
-	c := newClusterScopes(scopeCap)
-	ids := make([]keys.ClusterID, 1000)
+// newClusterIDs returns n new cluster ids.
+func newClusterIDs(t *testing.T, n int) []keys.ClusterID {
+	t.Helper()
+	ids := make([]keys.ClusterID, n)
 	for i := range ids {
 		id, err := keys.NewClusterID()
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids[i] = id
+	}
+	return ids
+}
+
+// TestScopesKeepWhatFits inserts 1,000 clusters into a clusterScopes with
+// room for 16,384 and finds all of them: below its largest size, a table
+// grows rather than lose an entry.
+func TestScopesKeepWhatFits(t *testing.T) {
+	c := newClusterScopes(scopeCap)
+	ids := newClusterIDs(t, 1000)
+	for i, id := range ids {
 		c.insert(id, scopeFor(i), c.epoch.Load())
 	}
 	found := 0
@@ -358,14 +367,7 @@ func TestScopesFollowEveryClusterWrite(t *testing.T) {
 // clusters whose writes ended last are not found.
 func TestScopesConcurrent(t *testing.T) {
 	c := newClusterScopes(256)
-	ids := make([]keys.ClusterID, 1024)
-	for i := range ids {
-		id, err := keys.NewClusterID()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
-	}
+	ids := newClusterIDs(t, 1024)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for r := range 2 {
