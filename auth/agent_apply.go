@@ -182,7 +182,7 @@ func (a *Agent) apply(ctx context.Context, st *record.AgentState, want []record.
 	// engine learns so before its caches take reads again, so that none
 	// keeps a record this snapshot replaces.
 	w.tookEffect = func() bool { return a.tookEffect(ctx, rec) }
-	if err := a.e.commit(ctx, &w); err != nil && !w.took {
+	if err := a.e.commit(ctx, &w); err != nil {
 		return err
 	}
 	a.install(st)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,35 +220,9 @@ func TestAgentLargeReapplyBadger(t *testing.T) {
 	l.check(t, l.agent(t, s, auth.AgentOptions{}), 2, "after a reopen")
 }
 
-// lostAckStore commits every batch, but reports an error for the first
-// commit that writes key after it is armed: a write that took effect
-// while its acknowledgement was lost (a sync that failed after the write,
-// say). onLost runs just before that error is returned.
-type lostAckStore struct {
-	store.Store
-	key    atomic.Pointer[[]byte]
-	onLost func()
-}
-
-func (s *lostAckStore) Commit(ctx context.Context, b *store.Batch) error {
-	if err := s.Store.Commit(ctx, b); err != nil {
-		return err
-	}
-	k := s.key.Load()
-	if k == nil {
-		return nil
-	}
-	for _, op := range b.Ops() {
-		if bytes.Equal(op.Key, *k) && s.key.CompareAndSwap(k, nil) {
-			s.onLost()
-			return errors.New("lost acknowledgement")
-		}
-	}
-	return nil
-}
-
 // TestAgentLargeReapplyLostAck applies a large snapshot whose commit that
-// puts it in force loses its acknowledgement, and authenticates a key the
+// puts it in force loses its acknowledgement (it takes effect, then
+// reports an error, as a sync that failed after the write would), and authenticates a key the
 // snapshot revokes at the worst moment: right when the agent reads back
 // its state to learn that the commit took effect. The apply succeeds, and
 // afterwards the revoked key is refused: the engine's key cache (on, over
@@ -255,9 +230,12 @@ func (s *lostAckStore) Commit(ctx context.Context, b *store.Batch) error {
 // that lookup read.
 func TestAgentLargeReapplyLostAck(t *testing.T) {
 	l := newLargeReapply(t, 5000)
-	lost := &lostAckStore{Store: memstore.New()}
-	t.Cleanup(func() { lost.Close() })
-	hs := &auth.HookStore{Store: lost}
+	inner := memstore.New()
+	t.Cleanup(func() { inner.Close() })
+	// A commit store under a read hook store: the reads of the apply, and
+	// of the lookup the hook makes, go through both.
+	cs := &commitHookStore{Store: inner}
+	hs := &auth.HookStore{Store: cs}
 	ag := l.agent(t, hs, auth.AgentOptions{})
 	if err := ag.Apply(l.ctx, l.v1); err != nil {
 		t.Fatal(err)
@@ -266,14 +244,22 @@ func TestAgentLargeReapplyLostAck(t *testing.T) {
 	if _, err := ag.AuthenticateAgent(l.ctx, revoked); err != nil {
 		t.Fatalf("a key of snapshot 1: %v", err)
 	}
-	lost.onLost = func() {
+	// The commit that writes the new state takes effect, then reports an
+	// error, and arms the lookup for the agent's read of its state.
+	cs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
+		if !slices.ContainsFunc(b.Ops(), func(op store.Op) bool { return bytes.Equal(op.Key, record.AgentStateKey) }) {
+			return false, nil
+		}
+		cs.setHook(nil)
+		if err := inner.Commit(ctx, b); err != nil {
+			return true, err
+		}
 		hs.Arm(record.AgentStateKey, func() {
 			// The answer may be either: the apply is in progress.
 			_, _ = ag.AuthenticateAgent(l.ctx, revoked)
 		})
-	}
-	stateKey := bytes.Clone(record.AgentStateKey)
-	lost.key.Store(&stateKey)
+		return true, errors.New("lost acknowledgement")
+	})
 	if err := ag.Apply(l.ctx, l.v2); err != nil {
 		t.Fatalf("an apply whose commit took effect: %v", err)
 	}

@@ -52,6 +52,17 @@ func (l *largeReapply) hookedAgent(t *testing.T) (*memstore.Store, *commitHookSt
 	return inner, hs, ag
 }
 
+// failMoves returns a commit hook that fails every commit moving staged
+// changes into place with err, and lets the others through.
+func failMoves(err error) func(context.Context, *store.Batch) (bool, error) {
+	return func(_ context.Context, b *store.Batch) (bool, error) {
+		if isMoveChunk(b) {
+			return true, err
+		}
+		return false, nil
+	}
+}
+
 // isMoveChunk reports whether b moves staged changes into place: it
 // deletes a staged key ('S') and writes another.
 func isMoveChunk(b *store.Batch) bool {
@@ -285,12 +296,7 @@ func TestAgentReplacedLeavesSuccessorsMove(t *testing.T) {
 	inner, hs, first := l.hookedAgent(t)
 	second := l.agent(t, hs, auth.AgentOptions{})
 	failed := errors.New("injected move failure")
-	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
-		if isMoveChunk(b) {
-			return true, failed
-		}
-		return false, nil
-	})
+	hs.setHook(failMoves(failed))
 	if err := second.Apply(l.ctx, l.v2); !errors.Is(err, failed) {
 		t.Fatalf("second agent's apply with its move failing: %v, want the injected failure", err)
 	}
@@ -323,12 +329,7 @@ func TestAgentNextApplyFinishesMove(t *testing.T) {
 	l := newLargeReapply(t, 5000)
 	inner, hs, ag := l.hookedAgent(t)
 	failed := errors.New("injected move failure")
-	hs.setHook(func(ctx context.Context, b *store.Batch) (bool, error) {
-		if isMoveChunk(b) {
-			return true, failed
-		}
-		return false, nil
-	})
+	hs.setHook(failMoves(failed))
 	if err := ag.Apply(l.ctx, l.v2); !errors.Is(err, failed) {
 		t.Fatalf("apply with its move failing: %v, want the injected failure", err)
 	}

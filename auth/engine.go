@@ -260,11 +260,8 @@ type write struct {
 	committed func()
 	// tookEffect, if set, tells whether a commit that failed other than on
 	// a guard took effect all the same (a sync that failed after the
-	// write, say), so that committed runs and the engine's state follows
-	// the write, as for a commit that succeeded. commit records its answer
-	// in took.
+	// write, say). If it did, commit treats it as a commit that succeeded.
 	tookEffect func() bool
-	took       bool
 }
 
 // update runs a read-decide-write transaction: build reads the store and
@@ -286,14 +283,15 @@ func (e *Engine) update(ctx context.Context, build func(b *write) error) error {
 }
 
 // commit commits w, with the engine's own state (index, cache, remembered
-// logins, clusters' scopes) told before and after.
+// logins, clusters' scopes) told before and after. A commit that failed but
+// took effect, as w.tookEffect tells, returns nil.
 func (e *Engine) commit(ctx context.Context, w *write) error {
 	hot := e.hot != nil && len(w.added)+len(w.removed) > 0
 	creds := e.remembered != nil && len(w.removedCreds) > 0
-	var written []keys.ClusterID
+	var deleted []keys.ClusterID
 	if e.scopes != nil {
-		written = append(deletedClusters(&w.Batch), w.deletedClusters...)
-		e.scopes.begin(written)
+		deleted = append(deletedClusters(&w.Batch), w.deletedClusters...)
+		e.scopes.begin(deleted)
 	}
 	if hot {
 		e.hot.begin(w)
@@ -303,20 +301,22 @@ func (e *Engine) commit(ctx context.Context, w *write) error {
 	}
 	err := e.s.Commit(ctx, &w.Batch)
 	conflict := errors.Is(err, store.ErrConflict)
-	w.took = err == nil || !conflict && w.tookEffect != nil && w.tookEffect()
-	if w.took && w.committed != nil {
+	if err != nil && !conflict && w.tookEffect != nil && w.tookEffect() {
+		err = nil
+	}
+	if err == nil && w.committed != nil {
 		w.committed()
 	}
 	if hot {
 		// A failed guard writes nothing; any other failure may have
 		// happened after the write took effect.
-		e.hot.end(w, w.took, w.took || conflict)
+		e.hot.end(w, err == nil, err == nil || conflict)
 	}
 	if creds {
 		e.remembered.end(w.removedCreds)
 	}
 	if e.scopes != nil {
-		e.scopes.end(written)
+		e.scopes.end(deleted)
 	}
 	return err
 }

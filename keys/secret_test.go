@@ -170,15 +170,6 @@ func malformedSecrets(valid string) []struct {
 	want error
 } {
 	body := valid[len(SecretPrefix):]
-	flipLast := func(s string) string {
-		b := []byte(s)
-		if b[len(b)-1] == '0' {
-			b[len(b)-1] = '1'
-		} else {
-			b[len(b)-1] = '0'
-		}
-		return string(b)
-	}
 	return []struct {
 		name string
 		in   string
@@ -207,7 +198,7 @@ func malformedSecrets(valid string) []struct {
 		{"two-byte rune", SecretPrefix + body[:62] + "é", errSecretAlphabet},
 		{"all zero", SecretPrefix + strings.Repeat("0", 64), errSecretChecksum},
 		{"all f", SecretPrefix + strings.Repeat("f", 64), errSecretChecksum},
-		{"checksum flipped", flipLast(valid), errSecretChecksum},
+		{"checksum flipped", flipLastDigit(valid), errSecretChecksum},
 	}
 }
 
@@ -466,4 +457,16 @@ func TestSecretEqualAndIsZero(t *testing.T) {
 	if _, err := ParseSecret(zero.Reveal()); !errors.Is(err, errSecretChecksum) {
 		t.Errorf("ParseSecret(zero.Reveal()) error %v, want checksum mismatch", err)
 	}
+}
+
+// flipLastDigit returns s with its last digit changed to another valid
+// one: for a secret, a checksum that no longer matches.
+func flipLastDigit(s string) string {
+	b := []byte(s)
+	if b[len(b)-1] == '0' {
+		b[len(b)-1] = '1'
+	} else {
+		b[len(b)-1] = '0'
+	}
+	return string(b)
 }
