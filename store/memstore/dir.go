@@ -1,5 +1,10 @@
 package memstore
 
+import (
+	"slices"
+	"sync/atomic"
+)
+
 // hashTable is the store's hash table: a directory of tables, grown by
 // extendible hashing so that no single rebuild is large. The top depth
 // bits of a key's hash pick a directory entry, which points to the table
@@ -20,10 +25,39 @@ package memstore
 // a key's first group, the directory the high end, up to maxDepth bits, so
 // that the two never overlap. Past that depth, which takes over 10^8
 // entries, tables grow without splitting.
+//
+// The directory a writer changes is never the one lookups read: after each
+// change (a rebuild, a split) the writer publishes a copy, which lookups
+// load atomically and which never changes after, so that a lookup holding
+// no lock reads a directory entry whole. The groups themselves are shared,
+// and read and written atomically (group.go).
 type hashTable struct {
 	dir   []dirEntry // 1<<depth entries; nil until the first insert
 	depth uint
 	used  int // entries, over all tables
+
+	pub atomic.Pointer[directory] // a copy of dir and depth; nil while empty
+}
+
+// directory is a published copy of a hash table's directory.
+type directory struct {
+	entries []dirEntry
+	depth   uint
+}
+
+// publish makes the current directory the one lookups read.
+func (m *hashTable) publish() {
+	if m.dir == nil {
+		m.pub.Store(nil)
+		return
+	}
+	m.pub.Store(&directory{entries: slices.Clone(m.dir), depth: m.depth})
+}
+
+// clear empties the table.
+func (m *hashTable) clear() {
+	m.dir, m.depth, m.used = nil, 0, 0
+	m.publish()
 }
 
 // dirEntry is a directory entry: a table, and a copy of its groups slice,
@@ -54,7 +88,7 @@ func (m *hashTable) find(key []byte, h uint64) (t *table, gi uint64, i int, ok b
 		return nil, 0, 0, false
 	}
 	e := m.entryFor(h)
-	gi, i, ok = find(e.groups, key, h)
+	gi, i, _, ok = find(e.groups, key, h, validator{})
 	return e.t, gi, i, ok
 }
 
@@ -74,7 +108,19 @@ func (m *hashTable) get(key []byte, h uint64) (ref, bool) {
 	if !ok {
 		return ref{}, false
 	}
-	return t.groups[gi].slots[i], true
+	return t.groups[gi].slots[i].load(), true
+}
+
+// lookup returns the ref of key, whose hash is h, from the published
+// directory. Without the lock, v is the caller's validator, and the answer
+// counts only if the sequence number has not changed after it.
+func (m *hashTable) lookup(key []byte, h uint64, v validator) (ref, bool) {
+	d := m.pub.Load()
+	if d == nil {
+		return ref{}, false
+	}
+	_, _, r, ok := find(d.entries[h>>(64-d.depth)].groups, key, h, v)
+	return r, ok
 }
 
 // insert adds r, with hash h, whose key must be absent.
@@ -82,6 +128,7 @@ func (m *hashTable) insert(r ref, h uint64) {
 	if m.dir == nil {
 		t := newTable(1, 0)
 		m.dir = []dirEntry{{t.groups, t}}
+		m.publish()
 	}
 	if t := m.tableFor(h); t.used >= t.growAt {
 		size := groupsFor(t.used)
@@ -89,6 +136,7 @@ func (m *hashTable) insert(r ref, h uint64) {
 			t.rebuild(size)
 			m.point(t, h)
 		}
+		m.publish()
 	}
 	m.tableFor(h).add(r, tagOf(h))
 	m.used++
@@ -98,6 +146,7 @@ func (m *hashTable) insert(r ref, h uint64) {
 func (m *hashTable) remove(t *table, gi uint64, i int, h uint64) {
 	if t.remove(gi, i) {
 		m.point(t, h)
+		m.publish()
 	}
 	m.used--
 }

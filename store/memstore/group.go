@@ -1,6 +1,9 @@
 package memstore
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // A group is 7 slots of a hash table with their control bytes, an overflow
 // count and filter, laid out in 128 bytes: one word of control bytes, the 7
@@ -27,11 +30,33 @@ import "math/bits"
 // 1.09 groups on average. A deletion decrements the counts along its
 // entry's probe path, and clears a filter whose count falls to 0 (a
 // rebuild clears the other stale bits), so no tombstones are needed.
+//
+// Readers take no lock (memstore.go): every field a lookup reads, the
+// control word, the slots and the filter, is read and written atomically,
+// and a lookup that saw a commit's writes finds out from the store's
+// sequence number and looks again. overflow is read only by writers.
 type group struct {
-	ctrl     uint64 // control byte of slot i in bits 8i..8i+7
-	slots    [groupSize]ref
-	overflow uint32 // entries that went past this group
-	passed   uint32 // Bloom filter of their tags; 0 if overflow is 0
+	ctrl     atomic.Uint64 // control byte of slot i in bits 8i..8i+7
+	slots    [groupSize]slot
+	overflow uint32        // entries that went past this group
+	passed   atomic.Uint32 // Bloom filter of their tags; 0 if overflow is 0
+}
+
+// A slot holds one ref, as two words written one after the other. A
+// writer (holding the store's lock) reads a consistent ref; a lookup may
+// read the pointer of one ref and the word of another while a commit is
+// under way, so it must not follow the pointer before it has checked that
+// no commit began (see find).
+type slot struct {
+	p    atomic.Pointer[byte]
+	meta atomic.Uint64
+}
+
+func (s *slot) load() ref { return ref{p: s.p.Load(), meta: s.meta.Load()} }
+
+func (s *slot) store(r ref) {
+	s.p.Store(r.p)
+	s.meta.Store(r.meta)
 }
 
 // passBit is the bit of a tag in a group's passed filter.
@@ -76,8 +101,9 @@ func matchEmpty(ctrl uint64) slotset { return slotset(ctrl & slotMSBs) }
 // matchFull returns the full slots.
 func matchFull(ctrl uint64) slotset { return slotset(^ctrl & msbs) }
 
-func (g *group) ctrlAt(i int) uint8 { return uint8(g.ctrl >> (8 * i)) }
+func (g *group) ctrlAt(i int) uint8 { return uint8(g.ctrl.Load() >> (8 * i)) }
 
+// setCtrl sets the control byte of slot i; only a writer may call it.
 func (g *group) setCtrl(i int, c uint8) {
-	g.ctrl = g.ctrl&^(0xff<<(8*i)) | uint64(c)<<(8*i)
+	g.ctrl.Store(g.ctrl.Load()&^(0xff<<(8*i)) | uint64(c)<<(8*i))
 }

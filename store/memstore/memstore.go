@@ -39,23 +39,35 @@
 //
 // # Concurrency
 //
-// A reader-writer lock guards the table and the index: Get and Scan take
-// it for reading, Commit for writing, so a commit's writes become visible
-// all at once. It is an internal/plock.RWMutex: a reader takes the read
-// lock of its processor's slot, a writer every slot's, so that reads on
-// several cores do not contend on one reader count. Hashing keys and
-// copying new entries happen before Commit takes the lock; growing the
-// hash table rebuilds at most one table of 6,272 entries at a time under
-// it. Scan collects the refs under the lock and calls fn after releasing
-// it, so fn may use the store.
+// Get takes no lock. Commit, holding the store's write lock, makes the
+// store's sequence number odd before it changes anything and even again
+// after, like a seqlock; a Get reads the number, looks the key up, and
+// keeps the answer only if the number was even and has not changed,
+// otherwise it looks again, and after a few tries takes the read lock,
+// which waits for the commit to end. So a Get sees every write of a
+// commit or none, and never waits for a writer unless one is at work on
+// the table just then. Everything a lookup reads while a commit may be
+// writing is read atomically: the published directory (dir.go), the
+// groups' control words, slots and filters (group.go), and the entries,
+// which never change once a ref to them is published. A lookup checks the
+// sequence number again before it follows a pointer (table.go): a slot
+// being rewritten may show the pointer of one ref and the lengths of
+// another.
+//
+// Scan takes the read lock, so scans run side by side but not during a
+// commit; it collects the refs under the lock and calls fn after
+// releasing it, so fn may use the store. Hashing keys and copying new
+// entries happen before Commit takes the lock; growing the hash table
+// rebuilds at most one table of 6,272 entries at a time under it.
 package memstore
 
 import (
 	"bytes"
 	"context"
 	"hash/maphash"
+	"sync"
+	"sync/atomic"
 
-	"github.com/streamauth/streamauth/internal/plock"
 	"github.com/streamauth/streamauth/store"
 )
 
@@ -63,11 +75,21 @@ import (
 type Store struct {
 	seed maphash.Seed // immutable: keys are hashed without the lock
 
-	mu     plock.RWMutex
-	closed bool
-	table  hashTable
-	index  index
+	// seq is odd while a commit or Close changes the table, and grows by
+	// 2 with each; Get compares it before and after a lookup.
+	seq    atomic.Uint64
+	closed atomic.Bool
+
+	mu    sync.RWMutex // Commit and Close write; Scan, and Get after a few tries, read
+	table hashTable
+	index index
 }
+
+// optimisticTries is how many lookups a Get tries without the lock before
+// it takes the read lock. A try fails only while a commit is changing the
+// table, which takes microseconds (up to a few milliseconds for a
+// rebuild): one or two more are cheap, spinning longer is not.
+const optimisticTries = 3
 
 var _ store.Store = (*Store)(nil)
 
@@ -87,10 +109,7 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	h := hashKey(s.seed, key)
-	m := s.mu.RLock()
-	r, ok := s.table.get(key, h)
-	closed := s.closed
-	m.RUnlock()
+	r, ok, closed := s.lookup(key, h)
 	switch {
 	case closed:
 		return nil, store.ErrClosed
@@ -98,6 +117,26 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, store.ErrNotFound
 	}
 	return r.value(), nil
+}
+
+// lookup finds key, whose hash is h, and reports whether the store was
+// closed, without the lock if it can (see the package doc).
+func (s *Store) lookup(key []byte, h uint64) (r ref, ok, closed bool) {
+	for range optimisticTries {
+		v := validator{seq: &s.seq, at: s.seq.Load()}
+		if v.at&1 != 0 {
+			continue
+		}
+		r, ok = s.table.lookup(key, h, v)
+		closed = s.closed.Load()
+		if !v.changed() {
+			return r, ok, closed
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok = s.table.lookup(key, h, validator{})
+	return r, ok, s.closed.Load()
 }
 
 // Scan implements [store.Store]. It collects the refs of the matching
@@ -113,16 +152,16 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []by
 		return store.ErrInvalidArgument
 	}
 	var refs []ref
-	m := s.mu.RLock()
-	if s.closed {
-		m.RUnlock()
+	s.mu.RLock()
+	if s.closed.Load() {
+		s.mu.RUnlock()
 		return store.ErrClosed
 	}
 	s.index.ascend(prefix, func(r ref) bool {
 		refs = append(refs, r)
 		return true
 	})
-	m.RUnlock()
+	s.mu.RUnlock()
 	for _, r := range refs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -169,7 +208,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return store.ErrClosed
 	}
 	for i, g := range guards {
@@ -184,16 +223,18 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			return store.ErrConflict
 		}
 	}
+	s.seq.Add(1) // odd: lookups without the lock look again
+	defer s.seq.Add(1)
 	for i, op := range ops {
 		p := preps[i]
 		t, gi, slot, found := s.table.find(op.Key, p.h)
 		switch {
 		case op.Kind == store.OpPut && found:
 			old := &t.groups[gi].slots[slot]
-			if bytes.Equal(old.value(), p.entry.value()) {
+			if bytes.Equal(old.load().value(), p.entry.value()) {
 				continue // same bytes: keep the entry, skip the index
 			}
-			*old = p.entry
+			old.store(p.entry)
 			s.index.replace(p.entry)
 		case op.Kind == store.OpPut:
 			s.table.insert(p.entry, p.h)
@@ -211,16 +252,18 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
-	s.table = hashTable{}
+	s.seq.Add(1)
+	defer s.seq.Add(1)
+	s.closed.Store(true)
+	s.table.clear()
 	s.index = index{}
 	return nil
 }
 
 // Len returns the number of keys in the store.
 func (s *Store) Len() int {
-	m := s.mu.RLock()
-	defer m.RUnlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.table.used
 }
 

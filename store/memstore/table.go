@@ -1,6 +1,9 @@
 package memstore
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"sync/atomic"
+)
 
 // table is one open-addressing hash table of entry refs, in the style of
 // SwissTable and F14, over an array of groups (group.go) of any length.
@@ -53,7 +56,7 @@ func newTable(size int, depth uint) *table {
 func (t *table) reset(size int) {
 	t.groups = make([]group, size)
 	for gi := range t.groups {
-		t.groups[gi].ctrl = allEmpty
+		t.groups[gi].ctrl.Store(allEmpty)
 	}
 	t.used = 0
 	t.growAt = growAt(size)
@@ -86,23 +89,51 @@ func (p *probe) next() {
 	}
 }
 
-// find returns the group and slot of key, whose hash is h, in groups, the
-// groups of a table.
-func find(groups []group, key []byte, h uint64) (gi uint64, i int, ok bool) {
+// A validator tells a lookup that holds no lock whether a commit has begun
+// since it started: seq is the store's sequence number, and at its value
+// when the lookup began. The zero validator, a writer's, never reports a
+// change.
+type validator struct {
+	seq *atomic.Uint64
+	at  uint64
+}
+
+func (v validator) changed() bool { return v.seq != nil && v.seq.Load() != v.at }
+
+// find returns the group, slot and ref of key, whose hash is h, in groups,
+// the groups of a table.
+//
+// A lookup without the lock passes its validator: while a commit changes
+// the groups, a slot may show the pointer of one ref and the lengths of
+// another, so find checks that no commit has begun before it follows a
+// pointer. It may return a wrong answer then (the caller checks the
+// sequence number again and looks again), but it never reads outside an
+// entry, and it visits each group at most once.
+func find(groups []group, key []byte, h uint64, v validator) (gi uint64, i int, r ref, ok bool) {
 	tag, want := tagOf(h), probeMeta(key, h)
 	pass := passBit(tag)
-	for p := probeOf(h, groups); ; p.next() {
+	p := probeOf(h, groups)
+	for range len(groups) {
 		g := &groups[p.gi]
-		for m := matchTag(g.ctrl, tag); m != 0; m = m.withoutFirst() {
+		for m := matchTag(g.ctrl.Load(), tag); m != 0; m = m.withoutFirst() {
 			i := m.first()
-			if r := g.slots[i]; r.meta&matchMask == want && string(r.key()) == string(key) {
-				return p.gi, i, true
+			r := g.slots[i].load()
+			if r.meta&matchMask != want || r.p == nil {
+				continue
+			}
+			if v.changed() {
+				return 0, 0, ref{}, false
+			}
+			if string(r.key()) == string(key) {
+				return p.gi, i, r, true
 			}
 		}
-		if g.passed&pass == 0 {
-			return 0, 0, false
+		if g.passed.Load()&pass == 0 {
+			break
 		}
+		p.next()
 	}
+	return 0, 0, ref{}, false
 }
 
 // add puts r, with tag tag, in the first empty slot of its probe sequence,
@@ -111,15 +142,15 @@ func find(groups []group, key []byte, h uint64) (gi uint64, i int, ok bool) {
 func (t *table) add(r ref, tag uint8) {
 	for p := probeOf(r.meta, t.groups); ; p.next() {
 		g := &t.groups[p.gi]
-		if m := matchEmpty(g.ctrl); m != 0 {
+		if m := matchEmpty(g.ctrl.Load()); m != 0 {
 			i := m.first()
+			g.slots[i].store(r)
 			g.setCtrl(i, tag)
-			g.slots[i] = r
 			t.used++
 			return
 		}
 		g.overflow++
-		g.passed |= passBit(tag)
+		g.passed.Store(g.passed.Load() | passBit(tag))
 	}
 }
 
@@ -127,13 +158,13 @@ func (t *table) add(r ref, tag uint8) {
 // if it is mostly empty; it reports whether it did.
 func (t *table) remove(gi uint64, i int) (rebuilt bool) {
 	g := &t.groups[gi]
-	r := g.slots[i]
-	g.slots[i] = ref{} // let the entry go
+	r := g.slots[i].load()
 	g.setCtrl(i, ctrlEmpty)
+	g.slots[i].store(ref{}) // let the entry go
 	for p := probeOf(r.meta, t.groups); p.gi != gi; p.next() {
 		pg := &t.groups[p.gi]
 		if pg.overflow--; pg.overflow == 0 {
-			pg.passed = 0
+			pg.passed.Store(0)
 		}
 	}
 	t.used--
@@ -155,9 +186,9 @@ func (t *table) rebuild(size int) {
 func eachFull(groups []group, fn func(r ref, tag uint8)) {
 	for gi := range groups {
 		g := &groups[gi]
-		for m := matchFull(g.ctrl); m != 0; m = m.withoutFirst() {
+		for m := matchFull(g.ctrl.Load()); m != 0; m = m.withoutFirst() {
 			i := m.first()
-			fn(g.slots[i], g.ctrlAt(i))
+			fn(g.slots[i].load(), g.ctrlAt(i))
 		}
 	}
 }

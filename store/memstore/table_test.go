@@ -129,7 +129,7 @@ func testHashTable(t *testing.T, hf func(maphash.Seed, []byte) uint64, n int) {
 		h := hf(seed, []byte(k))
 		e := newEntry([]byte(k), []byte(v), h)
 		if tb, gi, i, ok := m.find([]byte(k), h); ok {
-			tb.groups[gi].slots[i] = e
+			tb.groups[gi].slots[i].store(e)
 		} else {
 			m.insert(e, h)
 		}
@@ -189,9 +189,24 @@ func checkHashTable(t *testing.T, m *hashTable, hf func([]byte) uint64, model ma
 		if ok != want || ok && string(r.value()) != v {
 			t.Fatalf("get(%q) = %q, %v; want %q, %v", k, r.value(), ok, v, want)
 		}
+		if lr, lok := m.lookup([]byte(k), hf([]byte(k)), validator{}); lok != ok || lr != r {
+			t.Fatalf("lookup(%q) in the published directory = %v, %v; get says %v, %v", k, lr, lok, r, ok)
+		}
 	}
+	d := m.pub.Load()
 	if m.dir == nil {
+		if d != nil {
+			t.Fatalf("empty table publishes a directory of %d entries", len(d.entries))
+		}
 		return
+	}
+	if d == nil || d.depth != m.depth || len(d.entries) != len(m.dir) || &d.entries[0] == &m.dir[0] {
+		t.Fatal("the published directory is not a copy of the directory")
+	}
+	for i, e := range m.dir {
+		if p := d.entries[i]; p.t != e.t || len(p.groups) != len(e.groups) || &p.groups[0] != &e.groups[0] {
+			t.Fatalf("published directory entry %d is not the directory's", i)
+		}
 	}
 	if len(m.dir) != 1<<m.depth {
 		t.Fatalf("directory of %d entries at depth %d", len(m.dir), m.depth)
@@ -233,8 +248,8 @@ func checkTable(t *testing.T, tb *table, hf func([]byte) uint64, model map[strin
 		if g.ctrlAt(groupSize) != ctrlNone {
 			t.Fatalf("group %d: eighth control byte %#x", gi, g.ctrlAt(groupSize))
 		}
-		for i, r := range g.slots {
-			c := g.ctrlAt(i)
+		for i := range g.slots {
+			r, c := g.slots[i].load(), g.ctrlAt(i)
 			if c == ctrlEmpty {
 				if r != (ref{}) {
 					t.Fatalf("group %d slot %d: empty but holds a ref", gi, i)
@@ -269,9 +284,9 @@ func checkTable(t *testing.T, tb *table, hf func([]byte) uint64, model map[strin
 	}
 	for gi := range tb.groups {
 		g := &tb.groups[gi]
-		if g.overflow != overflow[gi] || g.passed&passed[gi] != passed[gi] || g.overflow == 0 && g.passed != 0 {
+		if f := g.passed.Load(); g.overflow != overflow[gi] || f&passed[gi] != passed[gi] || g.overflow == 0 && f != 0 {
 			t.Fatalf("group %d: overflow %d, filter %#x; want %d, a superset of %#x",
-				gi, g.overflow, g.passed, overflow[gi], passed[gi])
+				gi, g.overflow, f, overflow[gi], passed[gi])
 		}
 	}
 }
