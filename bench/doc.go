@@ -112,8 +112,9 @@
 //     digest up in a plain Go map[[32]byte]int holding the same n keys (the
 //     same secret strings as mem's hit case, in the same order). Everything
 //     Authenticate adds to it (prefix and checksum check, a store interface
-//     call with its context and lock, the record's checksum and checks, the
-//     constant-time comparison of the full digest, building the Principal)
+//     call with its context (memstore's Get takes no lock), the record's
+//     checksum and checks, the constant-time comparison of the full
+//     digest, building the Principal)
 //     is the ratio BenchmarkAuthenticate/mem/<n>/hit ÷ BenchmarkFloor/<n>
 //     (the target: at most 1.3), for each size.
 //   - BenchmarkAuthorize/{api,agent}: our authorization decisions, over
