@@ -42,22 +42,6 @@ func decodeHex(dst []byte, src string) bool {
 	return bad == 0
 }
 
-// decodeHex32 is decodeHex into 32 bytes, the length of a secret: the
-// same lanes, in a loop of fixed length that the compiler unrolls and
-// checks no bounds in (25 ns against 32 for decodeHex).
-func decodeHex32(dst *[32]byte, src string) bool {
-	if len(src) != 2*len(dst) {
-		return false
-	}
-	var bad uint64
-	for i := range len(dst) / 4 {
-		n, b := hexLane(binary.LittleEndian.Uint64([]byte(src[8*i : 8*i+8])))
-		binary.LittleEndian.PutUint32(dst[4*i:], n)
-		bad |= b
-	}
-	return bad == 0
-}
-
 // hexLane decodes the eight digits in the byte lanes of x (the first in
 // the low byte) into four bytes, the first in the low byte, and returns
 // with them a word that is 0 if every digit is valid.

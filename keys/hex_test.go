@@ -23,8 +23,7 @@ func refDecodeHex(src string) ([]byte, bool) {
 
 // TestDecodeHexEveryByte puts every byte value at every position of inputs
 // long enough to use the eight-digit path, its tail, or both, and of a
-// secret's length, and compares decodeHex, and decodeHex32 at 32 bytes,
-// with the plain decoder.
+// secret's length, and compares decodeHex with the plain decoder.
 func TestDecodeHexEveryByte(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 32} {
 		base := []byte(strings.Repeat("0f9a", n)[:2*n])
@@ -38,7 +37,6 @@ func TestDecodeHexEveryByte(t *testing.T) {
 				if ok != wantOK || ok && !bytes.Equal(dst, want) {
 					t.Fatalf("decodeHex(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
 				}
-				checkDecodeHex32(t, string(src), want, wantOK)
 			}
 		}
 	}
@@ -67,26 +65,5 @@ func TestDecodeHexProperty(t *testing.T) {
 		if decodeHex(make([]byte, n+1), string(src)) {
 			t.Fatalf("decodeHex accepted %d digits for %d bytes", len(src), n+1)
 		}
-		checkDecodeHex32(t, string(src), want, wantOK)
 	})
-}
-
-// checkDecodeHex32 checks decodeHex32 on src against the plain decoder's
-// answer: want, wantOK if src is 64 digits long, false otherwise.
-func checkDecodeHex32(t interface {
-	Helper()
-	Fatalf(string, ...any)
-}, src string, want []byte, wantOK bool) {
-	t.Helper()
-	var dst [32]byte
-	ok := decodeHex32(&dst, src)
-	if len(src) != 64 {
-		if ok {
-			t.Fatalf("decodeHex32 accepted %d digits", len(src))
-		}
-		return
-	}
-	if ok != wantOK || ok && !bytes.Equal(dst[:], want) {
-		t.Fatalf("decodeHex32(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
-	}
 }

@@ -140,7 +140,7 @@ func decodeSecretText(plain *[secretBytes]byte, s string) error {
 	if s[:len(SecretPrefix)] != SecretPrefix {
 		return errSecretPrefix
 	}
-	if !decodeHex32(plain, s[len(SecretPrefix):]) {
+	if !decodeHex(plain[:], s[len(SecretPrefix):]) {
 		return errSecretAlphabet
 	}
 	if binary.BigEndian.Uint32(plain[randomBytes:]) != checksum(plain[:randomBytes]) {
