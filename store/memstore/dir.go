@@ -104,11 +104,11 @@ func (m *hashTable) point(t *table, h uint64) {
 
 // get returns the ref of key, whose hash is h.
 func (m *hashTable) get(key []byte, h uint64) (ref, bool) {
-	t, gi, i, ok := m.find(key, h)
-	if !ok {
+	if m.used == 0 {
 		return ref{}, false
 	}
-	return t.groups[gi].slots[i].load(), true
+	_, _, r, ok := find(m.entryFor(h).groups, key, h, validator{})
+	return r, ok
 }
 
 // lookup returns the ref of key, whose hash is h, from the published

@@ -45,14 +45,14 @@
 // keeps the answer only if the number was even and has not changed,
 // otherwise it looks again, yielding its processor after the first few
 // tries (and taking the read lock only after many). So a Get sees every
-// write of a commit or none, and never waits for a writer unless one is at
-// work on the table just then. Everything a lookup reads while a commit may be
-// writing is read atomically: the published directory (dir.go), the
-// groups' control words, slots and filters (group.go), and the entries,
-// which never change once a ref to them is published. A lookup checks the
-// sequence number again before it follows a pointer (table.go): a slot
-// being rewritten may show the pointer of one ref and the lengths of
-// another.
+// write of a commit or none, and never waits for a writer unless one is
+// at work on the table just then. Everything a lookup reads while a
+// commit may be writing is read atomically: the published directory
+// (dir.go), the groups' control words, slots and filters (group.go), and
+// the entries, which never change once a ref to them is published. A
+// lookup checks the sequence number again before it follows a pointer
+// (table.go): a slot being rewritten may show the pointer of one ref and
+// the lengths of another.
 //
 // Scan takes the read lock, so scans run side by side but not during a
 // commit; it collects the refs under the lock and calls fn after
@@ -93,8 +93,9 @@ type Store struct {
 // read lock early would not be faster, and would hold up the writer: the
 // readers it wakes on Unlock must all run and leave before the next Commit
 // gets the lock, and while lock-free readers keep every processor busy,
-// that can take the scheduler's 10 ms time slice (measured: a median
-// commit of 12.9 ms under readers, against 13 µs when they yield).
+// that can take the scheduler's 10 ms time slice (measured with three
+// readers on two cores: a median commit of 12.9 ms, against under 1 µs,
+// and 18 µs at most, when they yield).
 const (
 	spinTries  = 2
 	yieldTries = 64
