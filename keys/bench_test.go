@@ -48,3 +48,12 @@ func BenchmarkDigest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDigestPortable is BenchmarkDigest through crypto/sha256, what
+// the assembly is measured against.
+func BenchmarkDigestPortable(b *testing.B) {
+	sha := useSHA
+	useSHA = false
+	defer func() { useSHA = sha }()
+	BenchmarkDigest(b)
+}

@@ -83,6 +83,9 @@ func (d Digest) LogValue() slog.Value { return slog.StringValue(d.String()) }
 type Hasher struct {
 	keyed      bool
 	ipad, opad [sha256.BlockSize]byte
+	// With the SHA extensions (useSHA): the states after the pads' blocks,
+	// where every keyed digest's two compressions begin.
+	inner, outer shaState
 }
 
 // NewHasher returns a Hasher. An empty pepper means plain SHA-256; otherwise
@@ -101,6 +104,11 @@ func NewHasher(pepper []byte) (*Hasher, error) {
 	for i := range h.ipad {
 		h.ipad[i] ^= 0x36
 		h.opad[i] ^= 0x5c
+	}
+	if useSHA {
+		h.inner, h.outer = shaInit, shaInit
+		compress(&h.inner, &h.ipad)
+		compress(&h.outer, &h.opad)
 	}
 	return h, nil
 }
@@ -127,6 +135,9 @@ func (h *Hasher) DigestText(text string) (Digest, error) {
 
 // digest returns the digest of a secret's plain bytes.
 func (h *Hasher) digest(plain *[secretBytes]byte) Digest {
+	if useSHA {
+		return h.digestBlocks(plain)
+	}
 	if !h.keyed {
 		return Digest{b: sha256.Sum256(plain[:])}
 	}
@@ -140,4 +151,33 @@ func (h *Hasher) digest(plain *[secretBytes]byte) Digest {
 	copy(buf[:], h.opad[:])
 	copy(buf[sha256.BlockSize:], inner[:])
 	return Digest{b: sha256.Sum256(buf[:])}
+}
+
+// digestBlocks is digest by compress: one block holds the secret and its
+// padding; with a pepper, the message is the pad's block and that one, and
+// the outer hash's second block the inner digest and the same padding.
+func (h *Hasher) digestBlocks(plain *[secretBytes]byte) Digest {
+	var (
+		d     Digest
+		block [sha256.BlockSize]byte
+		s     shaState
+	)
+	defer clear(block[:])
+	copy(block[:], plain[:])
+	if !h.keyed {
+		padBlock(&block, secretBytes)
+		s = shaInit
+		compress(&s, &block)
+		s.put(&d.b)
+		return d
+	}
+	defer clear(s[:])
+	padBlock(&block, sha256.BlockSize+secretBytes)
+	s = h.inner
+	compress(&s, &block)
+	s.put((*[DigestSize]byte)(block[:DigestSize]))
+	s = h.outer
+	compress(&s, &block)
+	s.put(&d.b)
+	return d
 }

@@ -86,19 +86,27 @@ func newSecret(r io.Reader) (Secret, error) {
 	if _, err := io.ReadFull(r, plain[:randomBytes]); err != nil {
 		return Secret{}, fmt.Errorf("keys: reading random bytes: %w", err)
 	}
-	binary.BigEndian.PutUint32(plain[randomBytes:], checksum(plain[:randomBytes]))
+	binary.BigEndian.PutUint32(plain[randomBytes:], checksum((*[randomBytes]byte)(plain[:randomBytes])))
 	var s Secret
 	s.seal(&plain)
 	return s, nil
 }
 
-// checksum is CRC-32C of the random part, written out slicing-by-8:
-// crc32.Checksum calls through a function value, which makes its argument
-// escape, and ParseSecret must not allocate.
-func checksum(random []byte) uint32 {
+// checksum is CRC-32C of the random part: by the SSE4.2 instruction where
+// there is one, which also reads no table indexed by secret bytes;
+// otherwise slicing-by-8 (crc32.Checksum calls through a function value,
+// which makes its argument escape, and ParseSecret must not allocate).
+func checksum(random *[randomBytes]byte) uint32 {
+	if useCRC32 {
+		return crc32c28(random)
+	}
+	return checksumTables(random[:])
+}
+
+// checksumTables is CRC-32C of p by the tables.
+func checksumTables(p []byte) uint32 {
 	t := &crcTables
 	crc := ^uint32(0)
-	p := random
 	for len(p) >= 8 {
 		_ = p[7]
 		crc ^= binary.LittleEndian.Uint32(p)
@@ -143,7 +151,7 @@ func decodeSecretText(plain *[secretBytes]byte, s string) error {
 	if !decodeHex(plain[:], s[len(SecretPrefix):]) {
 		return errSecretAlphabet
 	}
-	if binary.BigEndian.Uint32(plain[randomBytes:]) != checksum(plain[:randomBytes]) {
+	if binary.BigEndian.Uint32(plain[randomBytes:]) != checksum((*[randomBytes]byte)(plain[:randomBytes])) {
 		return errSecretChecksum
 	}
 	return nil

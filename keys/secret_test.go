@@ -99,7 +99,7 @@ func TestCRC32CKnownAnswer(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i)
 	}
-	if got, want := checksum(data[:]), crc32cBitwise(data[:]); got != want {
+	if got, want := checksum(&data), crc32cBitwise(data[:]); got != want {
 		t.Fatalf("checksum = %#x, want CRC-32C %#x", got, want)
 	}
 	if got := secretText(&data); got != kat {

@@ -1,0 +1,153 @@
+package keys
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash/crc32"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// eachPath runs f once on the assembly (if this processor has the
+// extensions it needs) and once on the portable path, crypto/sha256 and
+// the CRC tables. f must create its Hashers itself: a Hasher's pad states
+// are computed on the path in force when it is made.
+func eachPath(t *testing.T, f func(t *testing.T)) {
+	sha, crc := useSHA, useCRC32
+	t.Run("asm", func(t *testing.T) {
+		if !sha || !crc {
+			t.Skipf("no SHA extensions (%v) or SSE4.2 (%v) here, or not amd64", sha, crc)
+		}
+		f(t)
+	})
+	t.Run("portable", func(t *testing.T) {
+		useSHA, useCRC32 = false, false
+		defer func() { useSHA, useCRC32 = sha, crc }()
+		f(t)
+	})
+}
+
+// TestDigestMatchesStdlib checks every digest, with and without a pepper
+// of every allowed length, against crypto/sha256 and crypto/hmac.
+func TestDigestMatchesStdlib(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		rapid.Check(t, func(t *rapid.T) {
+			var plain [secretBytes]byte
+			copy(plain[:], rapid.SliceOfN(rapid.Byte(), secretBytes, secretBytes).Draw(t, "plain"))
+			var pepper []byte
+			if rapid.Bool().Draw(t, "keyed") {
+				pepper = rapid.SliceOfN(rapid.Byte(), MinPepperSize, MaxPepperSize).Draw(t, "pepper")
+			}
+			h, err := NewHasher(pepper)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []byte
+			if pepper == nil {
+				sum := sha256.Sum256(plain[:])
+				want = sum[:]
+			} else {
+				want = refHMAC(pepper, plain[:])
+			}
+			got := h.digest(&plain)
+			if hex.EncodeToString(got.b[:]) != hex.EncodeToString(want) {
+				t.Fatalf("digest = %x, want %x", got.b, want)
+			}
+		})
+	})
+}
+
+// TestCompressKnownAnswers checks the compression alone on the two
+// one-block messages of FIPS 180-4's examples that fit: "" and "abc".
+func TestCompressKnownAnswers(t *testing.T) {
+	if !useSHA {
+		t.Skip("no SHA extensions here, or not amd64")
+	}
+	for msg, want := range map[string]string{
+		"":    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"abc": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	} {
+		var block [64]byte
+		copy(block[:], msg)
+		block[len(msg)] = 0x80
+		binary.BigEndian.PutUint64(block[56:], uint64(len(msg))*8)
+		s := shaInit
+		compress(&s, &block)
+		var out [DigestSize]byte
+		s.put(&out)
+		if got := hex.EncodeToString(out[:]); got != want {
+			t.Errorf("SHA-256(%q) = %s, want %s", msg, got, want)
+		}
+	}
+}
+
+// TestShaLanes checks that laneState and put are inverses: the lane order
+// is what the assembly and the output agree on.
+func TestShaLanes(t *testing.T) {
+	var h [8]uint32
+	for i := range h {
+		h[i] = uint32(i+1) * 0x01010101
+	}
+	s := laneState(&h)
+	var out [DigestSize]byte
+	s.put(&out)
+	for i := range h {
+		if got := binary.BigEndian.Uint32(out[4*i:]); got != h[i] {
+			t.Fatalf("word %d = %#x, want %#x", i, got, h[i])
+		}
+	}
+}
+
+// TestChecksumMatchesStdlib checks the checksum on both paths against
+// hash/crc32, and the tables on every length.
+func TestChecksumMatchesStdlib(t *testing.T) {
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	eachPath(t, func(t *testing.T) {
+		rapid.Check(t, func(t *rapid.T) {
+			var random [randomBytes]byte
+			copy(random[:], rapid.SliceOfN(rapid.Byte(), randomBytes, randomBytes).Draw(t, "random"))
+			if got, want := checksum(&random), crc32.Checksum(random[:], castagnoli); got != want {
+				t.Fatalf("checksum = %#x, want %#x", got, want)
+			}
+			p := rapid.SliceOfN(rapid.Byte(), 0, 100).Draw(t, "p")
+			if got, want := checksumTables(p), crc32.Checksum(p, castagnoli); got != want {
+				t.Fatalf("checksumTables(%d bytes) = %#x, want %#x", len(p), got, want)
+			}
+		})
+	})
+}
+
+// TestSecretsCrossPaths checks that a secret issued on one path parses on
+// the other, with the same digest.
+func TestSecretsCrossPaths(t *testing.T) {
+	var texts []string
+	var digests []Digest
+	eachPath(t, func(t *testing.T) {
+		h := mustHasher(t, katPepper())
+		if texts == nil {
+			for range 100 {
+				s, err := NewSecret()
+				if err != nil {
+					t.Fatal(err)
+				}
+				texts = append(texts, s.Reveal())
+				digests = append(digests, h.Digest(&s))
+			}
+			return
+		}
+		for i, text := range texts {
+			d, err := h.DigestText(text)
+			if err != nil {
+				t.Fatalf("secret %d: %v", i, err)
+			}
+			if !d.Equal(digests[i]) {
+				t.Fatalf("secret %d: digest %v, want %v", i, d, digests[i])
+			}
+		}
+	})
+	if texts == nil {
+		t.Fatal("no path ran")
+	}
+}
