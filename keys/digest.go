@@ -115,69 +115,72 @@ func NewHasher(pepper []byte) (*Hasher, error) {
 
 // Digest returns the digest of s.
 func (h *Hasher) Digest(s *Secret) Digest {
-	var plain [secretBytes]byte
-	defer clear(plain[:])
-	s.open(&plain)
-	return h.digest(&plain)
+	var block [sha256.BlockSize]byte
+	defer clear(block[:])
+	s.open((*[secretBytes]byte)(block[:]))
+	return h.digest(&block)
 }
 
 // DigestText parses the text of a secret as [ParseSecret] does, with the
 // same errors, and returns its digest: what a lookup needs, without the
 // Secret in between. It does not allocate.
 func (h *Hasher) DigestText(text string) (Digest, error) {
-	var plain [secretBytes]byte
-	defer clear(plain[:])
-	if err := decodeSecretText(&plain, text); err != nil {
+	var block [sha256.BlockSize]byte
+	defer clear(block[:])
+	if err := decodeSecretText((*[secretBytes]byte)(block[:]), text); err != nil {
 		return Digest{}, err
 	}
-	return h.digest(&plain), nil
+	return h.digest(&block), nil
 }
 
-// digest returns the digest of a secret's plain bytes.
-func (h *Hasher) digest(plain *[secretBytes]byte) Digest {
+// digest returns the digest of the secret whose bytes fill the first half
+// of block, a SHA-256 block so that the secret is decoded where the
+// compression reads it. digest may write over the whole block; the caller
+// clears it.
+func (h *Hasher) digest(block *[sha256.BlockSize]byte) Digest {
 	if useSHA {
-		return h.digestBlocks(plain)
+		return h.digestBlocks(block)
 	}
+	plain := block[:secretBytes]
 	if !h.keyed {
-		return Digest{b: sha256.Sum256(plain[:])}
+		return Digest{b: sha256.Sum256(plain)}
 	}
 	// HMAC (RFC 2104) written out over fixed-size buffers, so that it does
 	// not allocate: H(opad ‖ H(ipad ‖ m)).
 	var buf [sha256.BlockSize + DigestSize]byte
 	defer clear(buf[:])
 	copy(buf[:], h.ipad[:])
-	copy(buf[sha256.BlockSize:], plain[:])
+	copy(buf[sha256.BlockSize:], plain)
 	inner := sha256.Sum256(buf[:])
 	copy(buf[:], h.opad[:])
 	copy(buf[sha256.BlockSize:], inner[:])
+	clear(inner[:])
 	return Digest{b: sha256.Sum256(buf[:])}
 }
 
-// digestBlocks is digest by compress: one block holds the secret and its
-// padding; with a pepper, the message is the pad's block and that one, and
-// the outer hash's second block the inner digest and the same padding.
-func (h *Hasher) digestBlocks(plain *[secretBytes]byte) Digest {
+// digestBlocks is digest by compress: the block, padded, is the whole
+// message; with a pepper, the message is the pad's block and this one, and
+// the outer hash's second block holds the inner digest and the same
+// padding.
+func (h *Hasher) digestBlocks(block *[sha256.BlockSize]byte) Digest {
 	var (
-		d     Digest
-		block [sha256.BlockSize]byte
-		s     shaState
+		d Digest
+		s shaState
 	)
-	defer clear(block[:])
-	copy(block[:], plain[:])
 	if !h.keyed {
-		padBlock(&block, secretBytes)
+		padBlock(block, secretBytes)
 		s = shaInit
-		compress(&s, &block)
+		compress(&s, block)
 		s.put(&d.b)
 		return d
 	}
 	defer clear(s[:])
-	padBlock(&block, sha256.BlockSize+secretBytes)
+	padBlock(block, sha256.BlockSize+secretBytes)
 	s = h.inner
-	compress(&s, &block)
+	compress(&s, block)
 	s.put((*[DigestSize]byte)(block[:DigestSize]))
 	s = h.outer
-	compress(&s, &block)
+	compress(&s, block)
 	s.put(&d.b)
 	return d
 }

@@ -1,6 +1,9 @@
 package keys
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -40,6 +43,15 @@ func decodeHex(dst []byte, src string) bool {
 		bad |= b
 	}
 	return bad == 0
+}
+
+// decodeSecretHex is decodeHex of a secret's 64 digits, by decodeHex64
+// where the processor has SSSE3.
+func decodeSecretHex(dst *[secretBytes]byte, src string) bool {
+	if useSSSE3 && len(src) == 2*secretBytes {
+		return decodeHex64(dst, unsafe.StringData(src))
+	}
+	return decodeHex(dst[:], src)
 }
 
 // hexLane decodes the eight digits in the byte lanes of x (the first in

@@ -67,3 +67,56 @@ func TestDecodeHexProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestDecodeSecretHexEveryByte puts every byte value at every position of
+// a secret's 64 digits, on each path, and compares decodeSecretHex with
+// the plain decoder; every position also holds every digit once, so that
+// each lane of the sixteen-digit decoder decodes all sixteen values.
+func TestDecodeSecretHexEveryByte(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		base := []byte(strings.Repeat(hexDigits, 4))
+		for range 16 {
+			for i := range base {
+				for c := range 256 {
+					src := bytes.Clone(base)
+					src[i] = byte(c)
+					want, wantOK := refDecodeHex(string(src))
+					var dst [secretBytes]byte
+					ok := decodeSecretHex(&dst, string(src))
+					if ok != wantOK || ok && !bytes.Equal(dst[:], want) {
+						t.Fatalf("decodeSecretHex(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
+					}
+				}
+			}
+			base = append(base[1:], base[0])
+		}
+		var dst [secretBytes]byte
+		if decodeSecretHex(&dst, strings.Repeat("0", 2*secretBytes-1)) {
+			t.Fatal("decodeSecretHex accepted 63 digits")
+		}
+	})
+}
+
+// TestDecodeSecretHexProperty compares decodeSecretHex on each path with
+// the plain decoder on random 64-digit strings mostly of hex digits.
+func TestDecodeSecretHexProperty(t *testing.T) {
+	alphabet := []byte("0123456789abcdefABCDEF/:`g\x00\x7f\x80\xff")
+	eachPath(t, func(t *testing.T) {
+		rapid.Check(t, func(t *rapid.T) {
+			src := make([]byte, 2*secretBytes)
+			for i := range src {
+				if rapid.IntRange(0, 49).Draw(t, "odd") == 0 {
+					src[i] = rapid.SampledFrom(alphabet).Draw(t, "c")
+				} else {
+					src[i] = hexDigits[rapid.IntRange(0, 15).Draw(t, "d")]
+				}
+			}
+			want, wantOK := refDecodeHex(string(src))
+			var dst [secretBytes]byte
+			ok := decodeSecretHex(&dst, string(src))
+			if ok != wantOK || ok && !bytes.Equal(dst[:], want) {
+				t.Fatalf("decodeSecretHex(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
+			}
+		})
+	})
+}

@@ -148,7 +148,7 @@ func decodeSecretText(plain *[secretBytes]byte, s string) error {
 	if s[:len(SecretPrefix)] != SecretPrefix {
 		return errSecretPrefix
 	}
-	if !decodeHex(plain[:], s[len(SecretPrefix):]) {
+	if !decodeSecretHex(plain, s[len(SecretPrefix):]) {
 		return errSecretAlphabet
 	}
 	if binary.BigEndian.Uint32(plain[randomBytes:]) != checksum((*[randomBytes]byte)(plain[:randomBytes])) {

@@ -128,3 +128,64 @@ TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL CX, c+16(FP)
 	MOVL DX, d+20(FP)
 	RET
+
+// HEX16 decodes the sixteen digits at off(SI) into eight 16-bit words in
+// out, each the value of a pair of digits (PMADDUBSW weighs the first by 16
+// and the second by 1), and clears in X14 the lanes of every
+// byte that is not a lowercase hex digit. A byte's value is c-'0' if that is
+// at most 9 and c-'a'+10 if c-'a' is at most 5 (unsigned, so bytes below
+// '0' or 'a' wrap around and fail).
+#define HEX16(off, out) \
+	MOVOU   off(SI), out; \
+	MOVO    out, X1;      \
+	PSUBB   X8, out;      \
+	PSUBB   X9, X1;       \
+	MOVO    out, X2;      \
+	PMINUB  X10, X2;      \
+	PCMPEQB out, X2;      \
+	MOVO    X1, X3;       \
+	PMINUB  X11, X3;      \
+	PCMPEQB X1, X3;       \
+	PADDB   X12, X1;      \
+	PAND    X2, out;      \
+	PAND    X3, X1;       \
+	POR     X1, out;      \
+	POR     X3, X2;       \
+	PAND    X2, X14;      \
+	PMADDUBSW X13, out
+
+// func decodeHex64(dst *[secretBytes]byte, src *byte) bool
+TEXT ·decodeHex64(SB), NOSPLIT, $0-17
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	LEAQ  ·hexConsts(SB), AX
+	MOVOU 0(AX), X8   // '0' in every byte
+	MOVOU 16(AX), X9  // 'a'
+	MOVOU 32(AX), X10 // 9
+	MOVOU 48(AX), X11 // 5
+	MOVOU 64(AX), X12 // 10
+	MOVOU 80(AX), X13 // 16, 1, 16, 1, ...
+	PCMPEQB X14, X14  // every lane valid so far
+
+	HEX16(0, X4)
+	HEX16(16, X5)
+	HEX16(32, X6)
+	HEX16(48, X7)
+	PACKUSWB X5, X4
+	PACKUSWB X7, X6
+	MOVOU    X4, 0(DI)
+	MOVOU    X6, 16(DI)
+
+	PMOVMSKB X14, AX
+	CMPL     AX, $0xffff
+	SETEQ    ret+16(FP)
+
+	PXOR X1, X1
+	PXOR X2, X2
+	PXOR X3, X3
+	PXOR X4, X4
+	PXOR X5, X5
+	PXOR X6, X6
+	PXOR X7, X7
+	PXOR X14, X14
+	RET

@@ -11,22 +11,29 @@ import (
 )
 
 // eachPath runs f once on the assembly (if this processor has the
-// extensions it needs) and once on the portable path, crypto/sha256 and
-// the CRC tables. f must create its Hashers itself: a Hasher's pad states
+// extensions it needs) and once on the portable path: crypto/sha256, the
+// CRC tables and the eight-digit hex decoder. f must create its Hashers itself: a Hasher's pad states
 // are computed on the path in force when it is made.
 func eachPath(t *testing.T, f func(t *testing.T)) {
-	sha, crc := useSHA, useCRC32
+	sha, crc, ssse3 := useSHA, useCRC32, useSSSE3
 	t.Run("asm", func(t *testing.T) {
-		if !sha || !crc {
-			t.Skipf("no SHA extensions (%v) or SSE4.2 (%v) here, or not amd64", sha, crc)
+		if !sha || !crc || !ssse3 {
+			t.Skipf("not amd64, or no SHA extensions (%v), SSE4.2 (%v) or SSSE3 (%v) here", sha, crc, ssse3)
 		}
 		f(t)
 	})
 	t.Run("portable", func(t *testing.T) {
-		useSHA, useCRC32 = false, false
-		defer func() { useSHA, useCRC32 = sha, crc }()
+		useSHA, useCRC32, useSSSE3 = false, false, false
+		defer func() { useSHA, useCRC32, useSSSE3 = sha, crc, ssse3 }()
 		f(t)
 	})
+}
+
+// digestOf is h's digest of a secret's bytes.
+func digestOf(h *Hasher, plain *[secretBytes]byte) Digest {
+	var block [sha256.BlockSize]byte
+	copy(block[:], plain[:])
+	return h.digest(&block)
 }
 
 // TestDigestMatchesStdlib checks every digest, with and without a pepper
@@ -51,7 +58,7 @@ func TestDigestMatchesStdlib(t *testing.T) {
 			} else {
 				want = refHMAC(pepper, plain[:])
 			}
-			got := h.digest(&plain)
+			got := digestOf(h, &plain)
 			if hex.EncodeToString(got.b[:]) != hex.EncodeToString(want) {
 				t.Fatalf("digest = %x, want %x", got.b, want)
 			}
