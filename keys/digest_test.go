@@ -244,18 +244,18 @@ func TestDigestEqual(t *testing.T) {
 	if d2.EqualBytes(b1) {
 		t.Error("EqualBytes true for another digest's bytes")
 	}
-	for i := range DigestSize {
+	for i := range DigestSize * 8 {
 		c := bytes.Clone(b1)
-		c[i] ^= 0x80
+		c[i/8] ^= 1 << (i % 8)
 		if d1.EqualBytes(c) {
-			t.Errorf("EqualBytes true with byte %d changed", i)
+			t.Errorf("EqualBytes true with bit %d of byte %d flipped", i%8, i/8)
 		}
 		e, err := DigestFromBytes(c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d1.Equal(e) {
-			t.Errorf("Equal true with byte %d changed", i)
+			t.Errorf("Equal true with bit %d of byte %d flipped", i%8, i/8)
 		}
 	}
 	for _, b := range [][]byte{nil, {}, b1[:31], append(bytes.Clone(b1), 0), b1[:PrefixSize]} {
