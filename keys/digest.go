@@ -96,15 +96,17 @@ func (d Digest) LogValue() slog.Value { return slog.StringValue(d.String()) }
 type Hasher struct {
 	keyed      bool
 	ipad, opad [sha256.BlockSize]byte
-	// With the SHA extensions (useSHA): the states after the pads' blocks,
+	// blocks is useSHA when the Hasher was made: whether it digests by
+	// compress, from inner and outer, the states after the pads' blocks
 	// where every keyed digest's two compressions begin.
+	blocks       bool
 	inner, outer shaState
 }
 
 // NewHasher returns a Hasher. An empty pepper means plain SHA-256; otherwise
 // the pepper must be [MinPepperSize] to [MaxPepperSize] bytes.
 func NewHasher(pepper []byte) (*Hasher, error) {
-	h := &Hasher{}
+	h := &Hasher{blocks: useSHA}
 	if len(pepper) == 0 {
 		return h, nil
 	}
@@ -118,7 +120,7 @@ func NewHasher(pepper []byte) (*Hasher, error) {
 		h.ipad[i] ^= 0x36
 		h.opad[i] ^= 0x5c
 	}
-	if useSHA {
+	if h.blocks {
 		h.inner, h.outer = shaInit, shaInit
 		compress(&h.inner, &h.ipad)
 		compress(&h.outer, &h.opad)
@@ -151,7 +153,7 @@ func (h *Hasher) DigestText(text string) (Digest, error) {
 // compression reads it. digest may write over the whole block; the caller
 // clears it.
 func (h *Hasher) digest(block *[sha256.BlockSize]byte) Digest {
-	if useSHA {
+	if h.blocks {
 		return h.digestBlocks(block)
 	}
 	plain := block[:secretBytes]

@@ -10,16 +10,17 @@ import (
 	"pgregory.net/rapid"
 )
 
-// eachPath runs f once on the assembly (if this processor has the
-// extensions it needs) and once on the portable path: crypto/sha256, the
-// CRC tables and the eight-digit hex decoder. f must create its Hashers itself: a Hasher's pad states
-// are computed on the path in force when it is made.
+// eachPath runs f once on the assembly this processor can run, and once on
+// the portable path: crypto/sha256, the CRC tables and the eight-digit hex
+// decoder. f must create its Hashers itself: a Hasher keeps the path in
+// force when it is made.
 func eachPath(t *testing.T, f func(t *testing.T)) {
 	sha, crc, ssse3 := useSHA, useCRC32, useSSSE3
 	t.Run("asm", func(t *testing.T) {
-		if !sha || !crc || !ssse3 {
-			t.Skipf("not amd64, or no SHA extensions (%v), SSE4.2 (%v) or SSSE3 (%v) here", sha, crc, ssse3)
+		if !sha && !crc && !ssse3 {
+			t.Skip("no assembly here: not amd64, the purego tag, or none of SHA, SSE4.2 and SSSE3")
 		}
+		t.Logf("SHA extensions %v, SSE4.2 %v, SSSE3 %v", sha, crc, ssse3)
 		f(t)
 	})
 	t.Run("portable", func(t *testing.T) {
@@ -127,34 +128,69 @@ func TestChecksumMatchesStdlib(t *testing.T) {
 }
 
 // TestSecretsCrossPaths checks that a secret issued on one path parses on
-// the other, with the same digest.
+// the other, with the same digest, in both directions.
 func TestSecretsCrossPaths(t *testing.T) {
-	var texts []string
-	var digests []Digest
-	eachPath(t, func(t *testing.T) {
+	if !useSHA || !useCRC32 || !useSSSE3 {
+		t.Skip("no assembly path to cross with here")
+	}
+	type issued struct {
+		text   string
+		digest Digest
+	}
+	issue := func(t *testing.T) []issued {
 		h := mustHasher(t, katPepper())
-		if texts == nil {
-			for range 100 {
-				s, err := NewSecret()
-				if err != nil {
-					t.Fatal(err)
-				}
-				texts = append(texts, s.Reveal())
-				digests = append(digests, h.Digest(&s))
+		var out []issued
+		for range 100 {
+			s, err := NewSecret()
+			if err != nil {
+				t.Fatal(err)
 			}
-			return
+			out = append(out, issued{s.Reveal(), h.Digest(&s)})
 		}
-		for i, text := range texts {
-			d, err := h.DigestText(text)
+		return out
+	}
+	check := func(t *testing.T, secrets []issued) {
+		h := mustHasher(t, katPepper())
+		for i, s := range secrets {
+			d, err := h.DigestText(s.text)
 			if err != nil {
 				t.Fatalf("secret %d: %v", i, err)
 			}
-			if !d.Equal(digests[i]) {
-				t.Fatalf("secret %d: digest %v, want %v", i, d, digests[i])
+			if !d.Equal(s.digest) {
+				t.Fatalf("secret %d: digest %v, want %v", i, d, s.digest)
 			}
 		}
-	})
-	if texts == nil {
-		t.Fatal("no path ran")
+	}
+	portable := func(f func()) {
+		sha, crc, ssse3 := useSHA, useCRC32, useSSSE3
+		useSHA, useCRC32, useSSSE3 = false, false, false
+		defer func() { useSHA, useCRC32, useSSSE3 = sha, crc, ssse3 }()
+		f()
+	}
+	fromAsm := issue(t)
+	portable(func() { check(t, fromAsm) })
+	var fromPortable []issued
+	portable(func() { fromPortable = issue(t) })
+	check(t, fromPortable)
+}
+
+// TestHasherKeepsItsPath checks that a Hasher made on one path digests on
+// that path after the switch changes: a peppered Hasher made without the
+// assembly has no pad states, and must not start from zero ones.
+func TestHasherKeepsItsPath(t *testing.T) {
+	var h1, h2 *Hasher
+	func() {
+		sha := useSHA
+		useSHA = false
+		defer func() { useSHA = sha }()
+		h1, h2 = mustHasher(t, katPepper()), mustHasher(t, make([]byte, 32))
+	}()
+	var plain [secretBytes]byte
+	d1, d2 := digestOf(h1, &plain), digestOf(h2, &plain)
+	if want := refHMAC(katPepper(), plain[:]); string(d1.b[:]) != string(want) {
+		t.Fatalf("digest = %x, want %x", d1.b, want)
+	}
+	if d1.Equal(d2) {
+		t.Fatal("two peppers gave one digest")
 	}
 }

@@ -93,7 +93,8 @@ TEXT ·compress(SB), NOSPLIT, $0-16
 	MOVOU X1, (DI)
 	MOVOU X2, 16(DI)
 
-	// Leave no message word or state behind in a register.
+	// Leave no message word or state behind in the registers this
+	// function used (the Go code around it may copy through others).
 	PXOR X0, X0
 	PXOR X1, X1
 	PXOR X2, X2
