@@ -38,4 +38,16 @@
 // Secrets are stored and looked up only by their [Digest]: SHA-256 of the
 // secret, or HMAC-SHA-256 under a server-side pepper (see [NewHasher]).
 // Digests, too, compare only in constant time.
+//
+// # Speed
+//
+// A secret is parsed and digested on every authentication, so on amd64
+// this package does the work in a few lines of assembly: the 64 digits
+// sixteen at a time (SSSE3), the checksum by the CRC-32C instruction
+// (SSE4.2), and the digest as one SHA-256 compression (SHA extensions), two
+// with a pepper, on a block laid out on the stack. None of it branches on
+// or indexes memory by a secret's bytes. Elsewhere, without those
+// features, in FIPS 140 mode (GODEBUG=fips140=on) or under the purego
+// build tag, the same work runs in Go and through crypto/sha256, with the
+// same results: the tests check each path against the standard library.
 package keys
