@@ -17,23 +17,24 @@ func compress(s *shaState, block *[64]byte)
 func crc32c28(p *[randomBytes]byte) uint32
 
 // decodeHex64 is decodeHex of 64 digits at src into dst, sixteen at a time
-// (useSSSE3). Like decodeHex it has no branch and no memory access that
-// depends on a digit.
+// (useSSSE3). It reads exactly 64 bytes at src, which the caller must
+// check are there, and writes exactly 32 to dst, which hold part of the
+// input even when it returns false. Like decodeHex it has no branch and no
+// memory access that depends on a digit.
 //
 //go:noescape
 func decodeHex64(dst *[secretBytes]byte, src *byte) bool
 
-// hexConsts are decodeHex64's constants, each in all sixteen lanes.
+// hexConsts are decodeHex64's constants, each in all sixteen lanes: '0',
+// 'a', 9, 5, 10, and the weights of a pair of digits. A literal, so that
+// it is in place before any package initializer could parse a secret.
 var hexConsts = [6][16]byte{
-	bytes16('0'), bytes16('a'), bytes16(9), bytes16(5), bytes16(10),
+	{'0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0'},
+	{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'},
+	{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9},
+	{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+	{10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10},
 	{16, 1, 16, 1, 16, 1, 16, 1, 16, 1, 16, 1, 16, 1, 16, 1},
-}
-
-func bytes16(b byte) (r [16]byte) {
-	for i := range r {
-		r[i] = b
-	}
-	return r
 }
 
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)

@@ -53,8 +53,10 @@ func (d *Digest) EqualBytes(b []byte) bool {
 // equal32 reports whether a and b are equal, in constant time: it ORs
 // together the XORs of their four words, where crypto/subtle's
 // ConstantTimeCompare goes a byte at a time (10 ns on the hot path, against
-// about 1), and turns the result into a bool with subtle.ConstantTimeEq,
-// with no branch.
+// about 1), and turns the result into a bool with subtle.ConstantTimeEq.
+// That it has no branch on the bytes rests on the compiler, as it does
+// for crypto/subtle: checked in the disassembly on amd64, arm64 and 386
+// (TEST and SETE or CSET, no jump but the loop's).
 func equal32(a, b *[DigestSize]byte) bool {
 	le := binary.LittleEndian
 	var x uint64
@@ -121,9 +123,13 @@ func NewHasher(pepper []byte) (*Hasher, error) {
 		h.opad[i] ^= 0x5c
 	}
 	if h.blocks {
+		// The states are all this Hasher needs; the pads, the pepper
+		// XORed with a constant, are not kept.
 		h.inner, h.outer = shaInit, shaInit
 		compress(&h.inner, &h.ipad)
 		compress(&h.outer, &h.opad)
+		clear(h.ipad[:])
+		clear(h.opad[:])
 	}
 	return h, nil
 }
@@ -156,6 +162,8 @@ func (h *Hasher) digest(block *[sha256.BlockSize]byte) Digest {
 	if h.blocks {
 		return h.digestBlocks(block)
 	}
+	// crypto/sha256 copies the secret into a buffer of its own, which it
+	// does not clear; the assembly path makes no such copy.
 	plain := block[:secretBytes]
 	if !h.keyed {
 		return Digest{b: sha256.Sum256(plain)}

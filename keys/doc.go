@@ -45,9 +45,11 @@
 // this package does the work in a few lines of assembly: the 64 digits
 // sixteen at a time (SSSE3), the checksum by the CRC-32C instruction
 // (SSE4.2), and the digest as one SHA-256 compression (SHA extensions), two
-// with a pepper, on a block laid out on the stack. None of it branches on
-// or indexes memory by a secret's bytes. Elsewhere, without those
-// features, in FIPS 140 mode (GODEBUG=fips140=on) or under the purego
-// build tag, the same work runs in Go and through crypto/sha256, with the
-// same results: the tests check each path against the standard library.
+// with a pepper, on a block laid out on the stack. None of that assembly
+// branches on or indexes memory by a secret's bytes. Elsewhere (other
+// processors, or the purego build tag) the digits are decoded in Go, with
+// no branch on them either, the checksum by tables indexed by the
+// secret's bytes, and the digest through crypto/sha256, as it is also in
+// FIPS 140 mode (GODEBUG=fips140=on). Both paths give the same results:
+// the tests check each against the standard library.
 package keys

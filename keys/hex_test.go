@@ -81,21 +81,37 @@ func TestDecodeSecretHexEveryByte(t *testing.T) {
 					src := bytes.Clone(base)
 					src[i] = byte(c)
 					want, wantOK := refDecodeHex(string(src))
-					var dst [secretBytes]byte
-					ok := decodeSecretHex(&dst, string(src))
+					// dst is the first half of buf; the second half must
+					// stay as it was.
+					var buf [2 * secretBytes]byte
+					copy(buf[secretBytes:], canary)
+					dst := (*[secretBytes]byte)(buf[:secretBytes])
+					ok := decodeSecretHex(dst, string(src))
 					if ok != wantOK || ok && !bytes.Equal(dst[:], want) {
 						t.Fatalf("decodeSecretHex(%q) = %x, %v; want %x, %v", src, dst, ok, want, wantOK)
+					}
+					if !bytes.Equal(buf[secretBytes:], canary) {
+						t.Fatalf("decodeSecretHex(%q) wrote past its 32 bytes: %x", src, buf[secretBytes:])
 					}
 				}
 			}
 			base = append(base[1:], base[0])
 		}
-		var dst [secretBytes]byte
-		if decodeSecretHex(&dst, strings.Repeat("0", 2*secretBytes-1)) {
-			t.Fatal("decodeSecretHex accepted 63 digits")
+		// Lengths other than 64, each a prefix of valid digits that go
+		// on, so that a decoder reading 64 bytes whatever the length
+		// would find valid digits there.
+		digits := strings.Repeat(hexDigits, 5)
+		for _, n := range []int{0, 1, 32, 63, 65, 66, 80} {
+			var dst [secretBytes]byte
+			if decodeSecretHex(&dst, digits[:n]) {
+				t.Errorf("decodeSecretHex accepted %d digits", n)
+			}
 		}
 	})
 }
+
+// canary fills the bytes after a decoder's output in the tests.
+var canary = bytes.Repeat([]byte{0xa5}, secretBytes)
 
 // TestDecodeSecretHexProperty compares decodeSecretHex on each path with
 // the plain decoder on random 64-digit strings mostly of hex digits.
