@@ -236,8 +236,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			return store.ErrConflict
 		}
 	}
-	s.seq.Add(1) // odd: lookups without the lock look again
-	defer s.seq.Add(1)
+	w := writeWindow{seq: &s.seq}
+	defer w.close()
 	for i, op := range ops {
 		p := preps[i]
 		t, gi, slot, found := s.table.find(op.Key, p.h)
@@ -247,17 +247,43 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			if bytes.Equal(old.load().value(), p.entry.value()) {
 				continue // same bytes: keep the entry, skip the index
 			}
+			w.open()
 			old.store(p.entry)
 			s.index.replace(p.entry)
 		case op.Kind == store.OpPut:
+			w.open()
 			s.table.insert(p.entry, p.h)
 			s.index.insert(p.entry)
 		case found: // a delete of a present key
+			w.open()
 			s.table.remove(t, gi, slot, p.h)
 			s.index.remove(op.Key)
 		}
 	}
 	return nil
+}
+
+// writeWindow makes the store's sequence number odd before a commit's
+// first change to the hash table, so that lookups without the lock look
+// again, and even after its last. A batch that changes nothing (no ops,
+// deletes of absent keys, puts of the bytes already there) leaves the
+// number alone and sends no lookup back.
+type writeWindow struct {
+	seq    *atomic.Uint64
+	opened bool
+}
+
+func (w *writeWindow) open() {
+	if !w.opened {
+		w.seq.Add(1)
+		w.opened = true
+	}
+}
+
+func (w *writeWindow) close() {
+	if w.opened {
+		w.seq.Add(1)
+	}
 }
 
 // Close implements [store.Store]. It drops the contents; views handed out

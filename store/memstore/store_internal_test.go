@@ -210,3 +210,47 @@ func TestPrefix8(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitSequence checks that a commit moves the sequence number, by
+// two, exactly when it changes the table: lookups without the lock retry
+// only for those.
+func TestCommitSequence(t *testing.T) {
+	s := New()
+	defer s.Close()
+	ctx := context.Background()
+	commit := func(name string, build func(b *store.Batch), wantMoved bool) {
+		t.Helper()
+		var b store.Batch
+		build(&b)
+		before := s.seq.Load()
+		if err := s.Commit(ctx, &b); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		after := s.seq.Load()
+		if after&1 != 0 {
+			t.Fatalf("%s: sequence %d odd after the commit", name, after)
+		}
+		if moved := after != before; moved != wantMoved || moved && after != before+2 {
+			t.Fatalf("%s: sequence %d → %d; want it moved (by 2): %v", name, before, after, wantMoved)
+		}
+	}
+	k, v := []byte("k"), []byte("v")
+	commit("empty batch", func(b *store.Batch) {}, false)
+	commit("delete of an absent key", func(b *store.Batch) { b.Delete(k) }, false)
+	commit("put", func(b *store.Batch) { b.Put(k, v) }, true)
+	commit("put of the same bytes", func(b *store.Batch) { b.Put(k, v) }, false)
+	commit("guarded no-op", func(b *store.Batch) { b.RequireValue(k, v).Put(k, v) }, false)
+	commit("overwrite", func(b *store.Batch) { b.Put(k, []byte("w")) }, true)
+	commit("no-op then delete", func(b *store.Batch) { b.Put(k, []byte("w")); b.Delete(k) }, true)
+	commit("put guarded on absence", func(b *store.Batch) { b.RequireAbsent([]byte("x")).Put([]byte("x"), v) }, true)
+	before := s.seq.Load()
+	var conflict store.Batch
+	conflict.RequireAbsent([]byte("x"))
+	conflict.Put([]byte("y"), v)
+	if err := s.Commit(ctx, &conflict); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("commit against a failed guard: %v, want ErrConflict", err)
+	}
+	if after := s.seq.Load(); after != before {
+		t.Fatalf("a conflicting commit moved the sequence %d → %d", before, after)
+	}
+}
