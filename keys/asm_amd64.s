@@ -14,6 +14,17 @@
 // X3-X6 hold the message schedule, four words each: the words of rounds
 // t..t+3 replace those of rounds t-16..t-13 in the same register.
 
+// CLEAR_X1_X7 zeroes X1-X7, which both functions below fill with secret
+// bytes or state derived from them.
+#define CLEAR_X1_X7 \
+	PXOR X1, X1; \
+	PXOR X2, X2; \
+	PXOR X3, X3; \
+	PXOR X4, X4; \
+	PXOR X5, X5; \
+	PXOR X6, X6; \
+	PXOR X7, X7
+
 // ROUNDS4 runs the four rounds whose message words are in w, with the round
 // constants at k bytes into roundK.
 #define ROUNDS4(w, k) \
@@ -96,13 +107,7 @@ TEXT ·compress(SB), NOSPLIT, $0-16
 	// Leave no message word or state behind in the registers this
 	// function used (the Go code around it may copy through others).
 	PXOR X0, X0
-	PXOR X1, X1
-	PXOR X2, X2
-	PXOR X3, X3
-	PXOR X4, X4
-	PXOR X5, X5
-	PXOR X6, X6
-	PXOR X7, X7
+	CLEAR_X1_X7
 	PXOR X9, X9
 	PXOR X10, X10
 	RET
@@ -181,12 +186,6 @@ TEXT ·decodeHex64(SB), NOSPLIT, $0-17
 	CMPL     AX, $0xffff
 	SETEQ    ret+16(FP)
 
-	PXOR X1, X1
-	PXOR X2, X2
-	PXOR X3, X3
-	PXOR X4, X4
-	PXOR X5, X5
-	PXOR X6, X6
-	PXOR X7, X7
+	CLEAR_X1_X7
 	PXOR X14, X14
 	RET

@@ -23,11 +23,25 @@ func eachPath(t *testing.T, f func(t *testing.T)) {
 		t.Logf("SHA extensions %v, SSE4.2 %v, SSSE3 %v", sha, crc, ssse3)
 		f(t)
 	})
-	t.Run("portable", func(t *testing.T) {
-		useSHA, useCRC32, useSSSE3 = false, false, false
-		defer func() { useSHA, useCRC32, useSSSE3 = sha, crc, ssse3 }()
-		f(t)
-	})
+	t.Run("portable", func(t *testing.T) { portable(func() { f(t) }) })
+}
+
+// portable runs f with the assembly switched off, and switches it back.
+func portable(f func()) {
+	sha, crc, ssse3 := useSHA, useCRC32, useSSSE3
+	useSHA, useCRC32, useSSSE3 = false, false, false
+	defer func() { useSHA, useCRC32, useSSSE3 = sha, crc, ssse3 }()
+	f()
+}
+
+// refDigest is the digest of plain by the standard library: SHA-256, or
+// HMAC-SHA-256 under a non-empty pepper.
+func refDigest(pepper, plain []byte) []byte {
+	if len(pepper) == 0 {
+		sum := sha256.Sum256(plain)
+		return sum[:]
+	}
+	return refHMAC(pepper, plain)
 }
 
 // digestOf is h's digest of a secret's bytes.
@@ -52,13 +66,7 @@ func TestDigestMatchesStdlib(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want []byte
-			if pepper == nil {
-				sum := sha256.Sum256(plain[:])
-				want = sum[:]
-			} else {
-				want = refHMAC(pepper, plain[:])
-			}
+			want := refDigest(pepper, plain[:])
 			got := digestOf(h, &plain)
 			if hex.EncodeToString(got.b[:]) != hex.EncodeToString(want) {
 				t.Fatalf("digest = %x, want %x", got.b, want)
@@ -161,12 +169,6 @@ func TestSecretsCrossPaths(t *testing.T) {
 			}
 		}
 	}
-	portable := func(f func()) {
-		sha, crc, ssse3 := useSHA, useCRC32, useSSSE3
-		useSHA, useCRC32, useSSSE3 = false, false, false
-		defer func() { useSHA, useCRC32, useSSSE3 = sha, crc, ssse3 }()
-		f()
-	}
 	fromAsm := issue(t)
 	portable(func() { check(t, fromAsm) })
 	var fromPortable []issued
@@ -179,12 +181,7 @@ func TestSecretsCrossPaths(t *testing.T) {
 // assembly has no pad states, and must not start from zero ones.
 func TestHasherKeepsItsPath(t *testing.T) {
 	var h1, h2 *Hasher
-	func() {
-		sha := useSHA
-		useSHA = false
-		defer func() { useSHA = sha }()
-		h1, h2 = mustHasher(t, katPepper()), mustHasher(t, make([]byte, 32))
-	}()
+	portable(func() { h1, h2 = mustHasher(t, katPepper()), mustHasher(t, make([]byte, 32)) })
 	var plain [secretBytes]byte
 	d1, d2 := digestOf(h1, &plain), digestOf(h2, &plain)
 	if want := refHMAC(katPepper(), plain[:]); string(d1.b[:]) != string(want) {

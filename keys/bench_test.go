@@ -52,10 +52,7 @@ func BenchmarkDigest(b *testing.B) {
 // BenchmarkDigestPortable is BenchmarkDigest through crypto/sha256, what
 // the assembly is measured against.
 func BenchmarkDigestPortable(b *testing.B) {
-	sha := useSHA
-	useSHA = false
-	defer func() { useSHA = sha }()
-	BenchmarkDigest(b)
+	portable(func() { BenchmarkDigest(b) })
 }
 
 // BenchmarkDigestText is the first half of every authentication: the

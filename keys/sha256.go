@@ -42,15 +42,9 @@ var shaInit = laneState(&[8]uint32{
 
 // put writes the state as a digest: a..h, big-endian.
 func (s *shaState) put(out *[DigestSize]byte) {
-	be := binary.BigEndian
-	be.PutUint32(out[0:], s[3])
-	be.PutUint32(out[4:], s[2])
-	be.PutUint32(out[8:], s[7])
-	be.PutUint32(out[12:], s[6])
-	be.PutUint32(out[16:], s[1])
-	be.PutUint32(out[20:], s[0])
-	be.PutUint32(out[24:], s[5])
-	be.PutUint32(out[28:], s[4])
+	for i, l := range shaLane {
+		binary.BigEndian.PutUint32(out[4*i:], s[l])
+	}
 }
 
 // padBlock writes SHA-256's padding into the second half of a block whose
