@@ -28,7 +28,7 @@ type Options struct {
 	MaxAttempts int
 	// CacheSize is how many keys the engine keeps in memory once they have
 	// authenticated, so that a hot key costs no store read; each takes
-	// about 150 bytes. A revocation drops its key before it returns.
+	// about 90 bytes. A revocation drops its key before it returns.
 	// Default (0): [DefaultCacheSize], or no cache over a store held in
 	// memory ([store.InMemory]). Negative: no cache.
 	CacheSize int
@@ -65,7 +65,7 @@ type Options struct {
 }
 
 // DefaultCacheSize is the number of keys an engine caches by default over
-// a store that is not held in memory: about 10 MB.
+// a store that is not held in memory: about 6 MB.
 const DefaultCacheSize = 65536
 
 // Engine issues, looks up, authorizes and revokes streamauth's secrets over

@@ -39,7 +39,9 @@ import (
 // The state is split into shards by the digest's first byte, each under its
 // own lock, an internal/plock.RWMutex, whose readers on different cores
 // take the read locks of different slots (up to plock.Slots cores), so
-// that lookups on two cores do not write one reader count.
+// that lookups on two cores do not write one reader count. A cache hit
+// takes no lock at all: the cache is read under a seqlock (keyCache). A
+// lookup that misses it takes the read lock for the index and the epoch.
 type hotKeys struct {
 	shards   [hotShards]hotShard
 	index    bool // whether the index is kept (and may refuse lookups)
@@ -48,6 +50,7 @@ type hotKeys struct {
 	// and evictions only, never on a hit. Keys spread unevenly over the
 	// shards, so the bound is on the total, not per shard.
 	cached atomic.Int64
+	scopes keyScopes // the cached keys' scopes
 
 	// Tests only: afterRead, if set, runs between a lookup's store read and
 	// its cache insert, to widen the race window; ignoreEpoch makes insert
@@ -64,29 +67,28 @@ type hotShard struct {
 	epoch   uint64
 	live    prefixSet
 	pending map[[keys.PrefixSize]byte]int // deletes in flight, by prefix
-	cache   map[[keys.PrefixSize]byte]cachedKey
+	cache   keyCache
 }
 
-// cachedKey is a cached hot key record, held without pointers so that the
-// garbage collector need not scan the cache.
+// cachedKey is a hot key record as the cache takes it in and gives it
+// back: the slot's part and the scope's.
 type cachedKey struct {
-	digest                          keys.Digest
-	id, account, workspace, cluster [keys.UUIDSize]byte
-	expires                         int64
-	kind, flags                     uint8
+	cacheEntry
+	keyScope
 }
 
 func cachedOf(v record.KeyView) cachedKey {
 	c := cachedKey{
-		id:        v.ID(),
-		account:   v.Account(),
-		workspace: v.Workspace(),
-		cluster:   v.Cluster(),
-		expires:   v.Expires(),
-		kind:      v.Kind(),
-		flags:     v.Flags(),
+		cacheEntry: cacheEntry{id: v.ID(), expires: v.Expires()},
+		keyScope: keyScope{
+			account:   v.Account(),
+			workspace: v.Workspace(),
+			cluster:   v.Cluster(),
+			kind:      v.Kind(),
+			flags:     v.Flags(),
+		},
 	}
-	c.digest, _ = keys.DigestFromBytes(v.Digest()) // a checked record's digest has the right size
+	copy(c.digest[:], v.Digest()) // a checked record's digest has the right size
 	return c
 }
 
@@ -100,13 +102,7 @@ func newHotKeys(index bool, cacheSize int) *hotKeys {
 	if !index && cacheSize <= 0 {
 		return nil
 	}
-	h := &hotKeys{index: index, cacheCap: max(0, cacheSize)}
-	for i := range h.shards {
-		if h.cacheCap > 0 {
-			h.shards[i].cache = make(map[[keys.PrefixSize]byte]cachedKey)
-		}
-	}
-	return h
+	return &hotKeys{index: index, cacheCap: max(0, cacheSize)}
 }
 
 func (h *hotKeys) shard(p *[keys.PrefixSize]byte) *hotShard {
@@ -131,20 +127,24 @@ const (
 // lookup decides what it can from memory. On lookupHit, *out is the cached
 // key; on lookupStore, the returned epoch is what a later [hotKeys.insert]
 // of what the store answered must present.
+//
+// A hit takes no lock (see keyCache). It cannot miss a delete: a delete
+// drops the entry before its commit, and insert refuses while a delete of
+// the prefix is pending, so a lookup that finds the entry began before the
+// delete did.
 func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
 	p := d.Prefix()
 	sh := h.shard(p)
+	if h.cacheCap > 0 && sh.cache.get(d, &out.cacheEntry) {
+		if s, ok := h.scopes.at(out.scope); ok {
+			out.keyScope = *s
+			return lookupHit, 0
+		}
+	}
 	m := sh.mu.RLock()
 	if h.index && !sh.live.has(indexWord(p)) {
 		m.RUnlock()
 		return lookupUnknown, 0
-	}
-	// No entry exists while a delete of its prefix is pending: begin drops
-	// it, and insert refuses.
-	if c, ok := sh.cache[*p]; ok && d.Equal(c.digest) {
-		*out = c
-		m.RUnlock()
-		return lookupHit, 0
 	}
 	epoch := sh.epoch
 	m.RUnlock()
@@ -163,29 +163,22 @@ func (h *hotKeys) insert(p *[keys.PrefixSize]byte, c *cachedKey, epoch uint64) {
 	if (sh.epoch != epoch || sh.pending[*p] != 0) && !h.ignoreEpoch {
 		return
 	}
-	if _, ok := sh.cache[*p]; !ok {
+	if !sh.cache.has(p) {
 		if h.cached.Load() >= int64(h.cacheCap) {
-			if len(sh.cache) == 0 {
+			if !sh.cache.evict() {
 				return // the other shards hold the whole allowance
-			}
-			// Evict an entry of this shard at random: map iteration
-			// starts at a random place. Random eviction needs no
-			// bookkeeping on the hit path.
-			for k := range sh.cache {
-				delete(sh.cache, k)
-				break
 			}
 		} else {
 			h.cached.Add(1)
 		}
 	}
-	sh.cache[*p] = *c
+	c.scope = h.scopes.intern(c.keyScope)
+	sh.cache.put(&c.cacheEntry)
 }
 
 // drop removes p's cache entry from sh, whose lock the caller holds.
 func (h *hotKeys) drop(sh *hotShard, p *[keys.PrefixSize]byte) {
-	if _, ok := sh.cache[*p]; ok {
-		delete(sh.cache, *p)
+	if sh.cache.remove(p) {
 		h.cached.Add(-1)
 	}
 }
@@ -252,7 +245,7 @@ func (h *hotKeys) cacheLen() int {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		m := sh.mu.RLock()
-		n += len(sh.cache)
+		n += sh.cache.n
 		m.RUnlock()
 	}
 	return n

@@ -383,7 +383,8 @@ func TestCacheComparesWholeDigest(t *testing.T) {
 	db, _ := keys.DigestFromBytes(b[:])
 	var c cachedKey
 	_, epoch := h.lookup(&da, &c)
-	c = cachedKey{digest: da}
+	c = cachedKey{}
+	copy(c.digest[:], a[:])
 	h.insert(da.Prefix(), &c, epoch)
 	var out cachedKey
 	if v, _ := h.lookup(&da, &out); v != lookupHit {

@@ -1,0 +1,338 @@
+package auth
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/streamauth/streamauth/keys"
+)
+
+// keyCache is one shard's part of the engine's read cache (see hotKeys):
+// hot key records by digest prefix, at most one per prefix, read without a
+// lock.
+//
+// A record takes one 64-byte slot, one cache line, that holds all a hit
+// needs: the whole digest, the key id, the expiry, and the index of the
+// key's scope (account, workspace, cluster, kind and flags) in the
+// engine's keyScopes, which is small and stays in the processor's cache.
+// So a hit reads one line of the slots, plus a 16-byte group header that
+// its lookup finds first, where a Go map of the records took about three
+// times the memory and several lines.
+//
+// The slots form an open-addressing table in groups of 8, in the style of
+// SwissTable: each group has a header word of one-byte tags (0 for an
+// empty slot, else 0x80 with 7 bits of the prefix) and an overflow count.
+// A lookup starts at the group picked by prefix bytes 8-15 (the shard
+// used byte 0, the tag byte 1), matches the tag against all 8 at once,
+// compares the 16-byte prefix of the slots that match, and moves on to
+// the next group only if this one has overflowed. There are no
+// tombstones: a removal takes one off the overflow count of every group
+// its entry's probe passed. The table grows by a quarter when 7/8 of its
+// slots are full and shrinks when fewer than 1/16 are, so an entry costs
+// 75 to 94 bytes.
+//
+// Digest prefixes are uniformly random and only the engine inserts them,
+// after reading them from its own store, so the prefix serves as its own
+// hash: no seed, no hashing.
+//
+// # Concurrency
+//
+// Writers hold the shard's lock. Readers hold none: every word they read
+// is read atomically, and seq works as a seqlock. A writer makes it odd
+// before it changes the table and even after; a reader keeps what it
+// found only if seq was even and did not change meanwhile. A reader that
+// keeps failing gives up and reports a miss, which is always safe: the
+// engine then reads the store.
+type keyCache struct {
+	seq atomic.Uint64
+	tab atomic.Pointer[cacheTable] // nil until the first put
+	n   int                        // entries; the writer's
+}
+
+// cacheTable is one array of groups and their slots. A writer changes it
+// in place, or replaces it whole when it grows or shrinks.
+type cacheTable struct {
+	groups []cacheGroup
+	slots  []cacheSlot // cacheGroupSize per group
+	growAt int         // entries at which the table is rebuilt larger
+}
+
+const cacheGroupSize = 8
+
+type cacheGroup struct {
+	ctrl     atomic.Uint64 // byte i: 0 if slot i is empty, else its tag
+	overflow atomic.Uint64 // entries whose probe passed this group full
+}
+
+// cacheSlot is a cached record in 8 words: the digest's 4 (the first two
+// are the prefix), the key id's 2, the expiry (Unix nanoseconds, 0 for
+// none) and the scope index. Slices of slots are 64-byte aligned: the Go
+// allocator places objects at multiples of their size class, and every
+// size class that is a multiple of 512 bytes is one of 64.
+type cacheSlot struct {
+	w [8]atomic.Uint64
+}
+
+const (
+	slotExpires = 6
+	slotScope   = 7
+)
+
+// cacheEntry is what a slot holds, unpacked.
+type cacheEntry struct {
+	digest  [keys.DigestSize]byte
+	id      [keys.UUIDSize]byte
+	expires int64
+	scope   uint32
+}
+
+// cacheTries bounds how often a reader looks again when writers are at
+// work, before it reports a miss.
+const cacheTries = 4
+
+var le = binary.LittleEndian
+
+// tagOf is the control byte of a prefix's slot.
+func tagOf(p *[keys.PrefixSize]byte) uint8 { return 0x80 | p[1] }
+
+// homeGroup is the first group of a prefix's probe sequence among n: a
+// multiply-shift of prefix bytes 8-15 (Lemire's fast range), since tables
+// are not a power of two long.
+func homeGroup(p *[keys.PrefixSize]byte, n int) int {
+	return int(le.Uint64(p[8:]) >> 32 * uint64(n) >> 32)
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// matchTag returns the bytes of ctrl equal to tag as their high bits (a
+// byte above a match may show a false one; callers check the prefix).
+func matchTag(ctrl uint64, tag uint8) uint64 {
+	x := ctrl ^ lsb*uint64(tag)
+	return (x - lsb) &^ x & msb
+}
+
+// matchEmpty returns the empty bytes of ctrl as their high bits. Full
+// bytes have their high bit set, so this is exact.
+func matchEmpty(ctrl uint64) uint64 { return ^ctrl & msb }
+
+// get looks d up without the lock. On a hit it fills *out and returns
+// true: the slot holds d's prefix and, compared in constant time, its
+// whole digest. A miss, or an entry of the same prefix and another
+// digest, returns false.
+func (c *keyCache) get(d *keys.Digest, out *cacheEntry) bool {
+	p := d.Prefix()
+	for range cacheTries {
+		at := c.seq.Load()
+		if at&1 != 0 {
+			continue
+		}
+		t := c.tab.Load()
+		if t == nil {
+			return false
+		}
+		i := t.find(p)
+		if i >= 0 {
+			t.slots[i].load(out)
+		}
+		if c.seq.Load() != at {
+			continue
+		}
+		return i >= 0 && d.EqualBytes(out.digest[:])
+	}
+	return false
+}
+
+// find returns the index of the slot of prefix p, or -1. Without the lock it may
+// return a wrong answer while a writer is at work (the caller checks the
+// seqlock), but it reads only inside t and visits each group at most once.
+func (t *cacheTable) find(p *[keys.PrefixSize]byte) int {
+	w0, w1 := le.Uint64(p[:8]), le.Uint64(p[8:])
+	tag := tagOf(p)
+	n := len(t.groups)
+	gi := homeGroup(p, n)
+	for range n {
+		g := &t.groups[gi]
+		for m := matchTag(g.ctrl.Load(), tag); m != 0; m &= m - 1 {
+			i := gi*cacheGroupSize + bits.TrailingZeros64(m)/8
+			s := &t.slots[i]
+			if s.w[0].Load() == w0 && s.w[1].Load() == w1 {
+				return i
+			}
+		}
+		if g.overflow.Load() == 0 {
+			return -1
+		}
+		if gi++; gi == n {
+			gi = 0
+		}
+	}
+	return -1
+}
+
+func (s *cacheSlot) load(e *cacheEntry) {
+	for i := range 4 {
+		le.PutUint64(e.digest[8*i:], s.w[i].Load())
+	}
+	le.PutUint64(e.id[:8], s.w[4].Load())
+	le.PutUint64(e.id[8:], s.w[5].Load())
+	e.expires = int64(s.w[slotExpires].Load())
+	e.scope = uint32(s.w[slotScope].Load())
+}
+
+func (s *cacheSlot) store(e *cacheEntry) {
+	for i := range 4 {
+		s.w[i].Store(le.Uint64(e.digest[8*i:]))
+	}
+	s.w[4].Store(le.Uint64(e.id[:8]))
+	s.w[5].Store(le.Uint64(e.id[8:]))
+	s.w[slotExpires].Store(uint64(e.expires))
+	s.w[slotScope].Store(uint64(e.scope))
+}
+
+func (s *cacheSlot) clear() {
+	for i := range s.w {
+		s.w[i].Store(0)
+	}
+}
+
+// The writer's methods below need the shard's lock.
+
+// has reports whether an entry of prefix p is cached.
+func (c *keyCache) has(p *[keys.PrefixSize]byte) bool {
+	t := c.tab.Load()
+	return t != nil && t.find(p) >= 0
+}
+
+// put caches e, replacing the entry of the same prefix if there is one.
+func (c *keyCache) put(e *cacheEntry) {
+	p := (*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize])
+	c.seq.Add(1)
+	defer c.seq.Add(1)
+	t := c.tab.Load()
+	if t != nil {
+		if i := t.find(p); i >= 0 {
+			t.slots[i].store(e)
+			return
+		}
+	}
+	if t == nil || c.n >= t.growAt {
+		t = c.rebuild(cacheGroupsFor(c.n + 1))
+	}
+	t.add(e)
+	c.n++
+}
+
+// remove drops the entry of prefix p and reports whether there was one.
+func (c *keyCache) remove(p *[keys.PrefixSize]byte) bool {
+	t := c.tab.Load()
+	if t == nil {
+		return false
+	}
+	i := t.find(p)
+	if i < 0 {
+		return false
+	}
+	c.seq.Add(1)
+	defer c.seq.Add(1)
+	t.removeAt(p, i)
+	c.n--
+	if len(t.groups) > 1 && c.n*16 < len(t.slots) {
+		c.rebuild(cacheGroupsFor(c.n))
+	}
+	return true
+}
+
+// evict drops one entry picked at random and reports whether there was
+// one. Random eviction needs no bookkeeping on the hit path.
+func (c *keyCache) evict() bool {
+	t := c.tab.Load()
+	if t == nil || c.n == 0 {
+		return false
+	}
+	n := len(t.groups)
+	gi := rand.IntN(n)
+	for range n {
+		if m := t.groups[gi].ctrl.Load() & msb; m != 0 {
+			s := &t.slots[gi*cacheGroupSize+bits.TrailingZeros64(m)/8]
+			var e cacheEntry
+			s.load(&e)
+			return c.remove((*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize]))
+		}
+		if gi++; gi == n {
+			gi = 0
+		}
+	}
+	return false
+}
+
+// cacheGroupsFor returns the size of a table rebuilt for n entries: a
+// load of 0.7, so a full table grows by a quarter.
+func cacheGroupsFor(n int) int { return n*10/(7*cacheGroupSize) + 1 }
+
+func newCacheTable(groups int) *cacheTable {
+	return &cacheTable{
+		groups: make([]cacheGroup, groups),
+		slots:  make([]cacheSlot, groups*cacheGroupSize),
+		growAt: groups * cacheGroupSize * 7 / 8,
+	}
+}
+
+// rebuild moves every entry to a new table of size groups, publishes it,
+// and returns it. Readers still in the old one find it unchanged.
+func (c *keyCache) rebuild(groups int) *cacheTable {
+	nt := newCacheTable(groups)
+	if t := c.tab.Load(); t != nil {
+		var e cacheEntry
+		for gi := range t.groups {
+			for m := t.groups[gi].ctrl.Load() & msb; m != 0; m &= m - 1 {
+				t.slots[gi*cacheGroupSize+bits.TrailingZeros64(m)/8].load(&e)
+				nt.add(&e)
+			}
+		}
+	}
+	c.tab.Store(nt)
+	return nt
+}
+
+// add puts e, whose prefix is absent, in the first empty slot of its probe
+// sequence, counting it in the full groups it passes. The table must have
+// an empty slot.
+func (t *cacheTable) add(e *cacheEntry) {
+	p := (*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize])
+	n := len(t.groups)
+	for gi := homeGroup(p, n); ; {
+		g := &t.groups[gi]
+		ctrl := g.ctrl.Load()
+		if m := matchEmpty(ctrl); m != 0 {
+			i := bits.TrailingZeros64(m) / 8
+			t.slots[gi*cacheGroupSize+i].store(e)
+			g.ctrl.Store(ctrl | uint64(tagOf(p))<<(8*i))
+			return
+		}
+		g.overflow.Add(1)
+		if gi++; gi == n {
+			gi = 0
+		}
+	}
+}
+
+// removeAt empties slot i, that of prefix p, and takes its entry off the
+// overflow counts of the groups before it on its probe sequence.
+func (t *cacheTable) removeAt(p *[keys.PrefixSize]byte, i int) {
+	gi, bi := i/cacheGroupSize, i%cacheGroupSize
+	g := &t.groups[gi]
+	g.ctrl.Store(g.ctrl.Load() &^ (0xff << (8 * bi)))
+	t.slots[i].clear()
+	n := len(t.groups)
+	for hi := homeGroup(p, n); hi != gi; {
+		t.groups[hi].overflow.Add(^uint64(0))
+		if hi++; hi == n {
+			hi = 0
+		}
+	}
+}
