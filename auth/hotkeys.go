@@ -49,8 +49,9 @@ type hotKeys struct {
 	// cached counts the entries of every shard. It is touched on inserts
 	// and evictions only, never on a hit. Keys spread unevenly over the
 	// shards, so the bound is on the total, not per shard.
+	_      [64]byte // cached, written by inserts, off the line a hit reads
 	cached atomic.Int64
-	scopes keyScopes // the cached keys' scopes
+	_      [56]byte
 
 	// Tests only: afterRead, if set, runs between a lookup's store read and
 	// its cache insert, to widen the race window; ignoreEpoch makes insert
@@ -135,16 +136,20 @@ const (
 func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
 	p := d.Prefix()
 	sh := h.shard(p)
-	if h.cacheCap > 0 && sh.cache.get(d, &out.cacheEntry) {
-		if s, ok := h.scopes.at(out.scope); ok {
-			out.keyScope = *s
-			return lookupHit, 0
-		}
+	if h.cacheCap > 0 && sh.cache.get(d, &out.cacheEntry, &out.keyScope) {
+		return lookupHit, 0
 	}
 	m := sh.mu.RLock()
 	if h.index && !sh.live.has(indexWord(p)) {
 		m.RUnlock()
 		return lookupUnknown, 0
+	}
+	// No writer is at work while the read lock is held: a lookup that met
+	// writers above gets a clean read of the cache here, and a cached key
+	// never costs a store read.
+	if h.cacheCap > 0 && sh.cache.get(d, &out.cacheEntry, &out.keyScope) {
+		m.RUnlock()
+		return lookupHit, 0
 	}
 	epoch := sh.epoch
 	m.RUnlock()
@@ -172,8 +177,7 @@ func (h *hotKeys) insert(p *[keys.PrefixSize]byte, c *cachedKey, epoch uint64) {
 			h.cached.Add(1)
 		}
 	}
-	c.scope = h.scopes.intern(c.keyScope)
-	sh.cache.put(&c.cacheEntry)
+	sh.cache.put(&c.cacheEntry, &c.keyScope)
 }
 
 // drop removes p's cache entry from sh, whose lock the caller holds.

@@ -16,22 +16,29 @@ import (
 // A record takes one 64-byte slot, one cache line, that holds all a hit
 // needs: the whole digest, the key id, the expiry, and the index of the
 // key's scope (account, workspace, cluster, kind and flags) in the
-// engine's keyScopes, which is small and stays in the processor's cache.
-// So a hit reads one line of the slots, plus a 16-byte group header that
-// its lookup finds first, where a Go map of the records took about three
-// times the memory and several lines.
+// table's list of scopes, which many keys share (every application key of
+// a workspace has the same) and which stays in the processor's cache. So
+// of the memory that grows with the keys, a hit reads a 16-byte group
+// header and one line of the slots, where a Go map of the records took
+// about three times the memory and several lines.
 //
 // The slots form an open-addressing table in groups of 8, in the style of
 // SwissTable: each group has a header word of one-byte tags (0 for an
 // empty slot, else 0x80 with 7 bits of the prefix) and an overflow count.
-// A lookup starts at the group picked by prefix bytes 8-15 (the shard
+// A lookup starts at the group picked by prefix bytes 12-15 (the shard
 // used byte 0, the tag byte 1), matches the tag against all 8 at once,
 // compares the 16-byte prefix of the slots that match, and moves on to
 // the next group only if this one has overflowed. There are no
 // tombstones: a removal takes one off the overflow count of every group
 // its entry's probe passed. The table grows by a quarter when 7/8 of its
-// slots are full and shrinks when fewer than 1/16 are, so an entry costs
-// 75 to 94 bytes.
+// slots are full, so while it fills an entry costs 75 to 94 bytes; it
+// shrinks when fewer than 1/16 are.
+//
+// Scopes are interned per table: a put adds its scope to the list if it is
+// new, and a rebuild keeps only the scopes of the entries it moves. A
+// table whose list has grown past twice its entries (keys of short-lived
+// tenants coming and going) is rebuilt at the same size, so the list stays
+// bounded by the cache.
 //
 // Digest prefixes are uniformly random and only the engine inserts them,
 // after reading them from its own store, so the prefix serves as its own
@@ -57,6 +64,13 @@ type cacheTable struct {
 	groups []cacheGroup
 	slots  []cacheSlot // cacheGroupSize per group
 	growAt int         // entries at which the table is rebuilt larger
+	// scopes is the list of scopes by index. A put that needs room copies
+	// it to a larger array; one that has room writes past the published
+	// length, where no reader looks, and then publishes the longer slice.
+	// An element never changes once published. A reader loads the list
+	// after the slot that gave it an index, so it sees that index in it.
+	scopes   atomic.Pointer[[]keyScope]
+	scopeIDs map[keyScope]uint32 // the writer's index of scopes
 }
 
 const cacheGroupSize = 8
@@ -89,7 +103,8 @@ type cacheEntry struct {
 }
 
 // cacheTries bounds how often a reader looks again when writers are at
-// work, before it reports a miss.
+// work, before it reports a miss; the engine then looks once more under the
+// shard's read lock, where no writer is at work.
 const cacheTries = 4
 
 var le = binary.LittleEndian
@@ -98,7 +113,7 @@ var le = binary.LittleEndian
 func tagOf(p *[keys.PrefixSize]byte) uint8 { return 0x80 | p[1] }
 
 // homeGroup is the first group of a prefix's probe sequence among n: a
-// multiply-shift of prefix bytes 8-15 (Lemire's fast range), since tables
+// multiply-shift of prefix bytes 12-15 (Lemire's fast range), since tables
 // are not a power of two long.
 func homeGroup(p *[keys.PrefixSize]byte, n int) int {
 	return int(le.Uint64(p[8:]) >> 32 * uint64(n) >> 32)
@@ -120,11 +135,11 @@ func matchTag(ctrl uint64, tag uint8) uint64 {
 // bytes have their high bit set, so this is exact.
 func matchEmpty(ctrl uint64) uint64 { return ^ctrl & msb }
 
-// get looks d up without the lock. On a hit it fills *out and returns
-// true: the slot holds d's prefix and, compared in constant time, its
-// whole digest. A miss, or an entry of the same prefix and another
-// digest, returns false.
-func (c *keyCache) get(d *keys.Digest, out *cacheEntry) bool {
+// get looks d up. On a hit it fills *out and *scope and returns true: the
+// slot holds d's prefix and, compared in constant time, its whole digest.
+// A miss, or an entry of the same prefix and another digest, returns
+// false, as does a reader that kept meeting writers.
+func (c *keyCache) get(d *keys.Digest, out *cacheEntry, scope *keyScope) bool {
 	p := d.Prefix()
 	for range cacheTries {
 		at := c.seq.Load()
@@ -136,15 +151,28 @@ func (c *keyCache) get(d *keys.Digest, out *cacheEntry) bool {
 			return false
 		}
 		i := t.find(p)
-		if i >= 0 {
+		ok := i >= 0
+		if ok {
 			t.slots[i].load(out)
+			ok = t.scopeAt(out.scope, scope)
 		}
 		if c.seq.Load() != at {
 			continue
 		}
-		return i >= 0 && d.EqualBytes(out.digest[:])
+		return ok && d.EqualBytes(out.digest[:])
 	}
 	return false
+}
+
+// scopeAt copies scope i to *s; ok is false for an index not in the list,
+// which only a read torn by a writer can produce.
+func (t *cacheTable) scopeAt(i uint32, s *keyScope) bool {
+	list := t.scopes.Load()
+	if list == nil || int(i) >= len(*list) {
+		return false
+	}
+	*s = (*list)[i]
+	return true
 }
 
 // find returns the index of the slot of prefix p, or -1. Without the lock it may
@@ -208,23 +236,68 @@ func (c *keyCache) has(p *[keys.PrefixSize]byte) bool {
 	return t != nil && t.find(p) >= 0
 }
 
-// put caches e, replacing the entry of the same prefix if there is one.
-func (c *keyCache) put(e *cacheEntry) {
+// put caches e with scope s, replacing the entry of the same prefix if
+// there is one.
+func (c *keyCache) put(e *cacheEntry, s *keyScope) {
 	p := (*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize])
+	t := c.tab.Load()
+	i := -1
+	if t != nil {
+		i = t.find(p)
+	}
+	// A table listing more than twice as many scopes as it has entries
+	// (removes leave theirs behind) is rebuilt to drop the unused ones.
+	compact := t != nil && len(t.scopeIDs) > 2*c.n+8
+	if i >= 0 && !compact && t.holds(i, e, s) {
+		return // nothing to change: readers need not look again
+	}
 	c.seq.Add(1)
 	defer c.seq.Add(1)
-	t := c.tab.Load()
-	if t != nil {
-		if i := t.find(p); i >= 0 {
-			t.slots[i].store(e)
-			return
-		}
-	}
-	if t == nil || c.n >= t.growAt {
+	if i < 0 && (t == nil || c.n >= t.growAt) {
 		t = c.rebuild(cacheGroupsFor(c.n + 1))
+	} else if compact {
+		t = c.rebuild(len(t.groups))
+		i = t.find(p)
+	}
+	e.scope = t.intern(s)
+	if i >= 0 {
+		t.slots[i].store(e)
+		return
 	}
 	t.add(e)
 	c.n++
+}
+
+// holds reports whether slot i holds e with scope s already.
+func (t *cacheTable) holds(i int, e *cacheEntry, s *keyScope) bool {
+	var cur cacheEntry
+	var cs keyScope
+	t.slots[i].load(&cur)
+	if !t.scopeAt(cur.scope, &cs) || cs != *s {
+		return false
+	}
+	cur.scope = e.scope
+	return cur == *e
+}
+
+// intern returns the index of s in t's list of scopes, adding it if it is
+// new.
+func (t *cacheTable) intern(s *keyScope) uint32 {
+	if i, ok := t.scopeIDs[*s]; ok {
+		return i
+	}
+	var list []keyScope
+	if l := t.scopes.Load(); l != nil {
+		list = *l
+	}
+	i := uint32(len(list))
+	list = append(list, *s)
+	t.scopes.Store(&list)
+	if t.scopeIDs == nil {
+		t.scopeIDs = make(map[keyScope]uint32)
+	}
+	t.scopeIDs[*s] = i
+	return i
 }
 
 // remove drops the entry of prefix p and reports whether there was one.
@@ -258,9 +331,12 @@ func (c *keyCache) evict() bool {
 	gi := rand.IntN(n)
 	for range n {
 		if m := t.groups[gi].ctrl.Load() & msb; m != 0 {
-			s := &t.slots[gi*cacheGroupSize+bits.TrailingZeros64(m)/8]
+			// The first full slot from a random one on, so that the
+			// slot the last insert filled is no likelier than another.
+			r := rand.IntN(cacheGroupSize)
+			bi := (bits.TrailingZeros64(bits.RotateLeft64(m, -8*r))/8 + r) % cacheGroupSize
 			var e cacheEntry
-			s.load(&e)
+			t.slots[gi*cacheGroupSize+bi].load(&e)
 			return c.remove((*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize]))
 		}
 		if gi++; gi == n {
@@ -282,15 +358,21 @@ func newCacheTable(groups int) *cacheTable {
 	}
 }
 
-// rebuild moves every entry to a new table of size groups, publishes it,
-// and returns it. Readers still in the old one find it unchanged.
+// rebuild moves every entry to a new table of size groups, with a new list
+// of the scopes they use, publishes it, and returns it. Readers still in
+// the old one find it unchanged.
 func (c *keyCache) rebuild(groups int) *cacheTable {
 	nt := newCacheTable(groups)
 	if t := c.tab.Load(); t != nil {
-		var e cacheEntry
+		var (
+			e  cacheEntry
+			sc keyScope
+		)
 		for gi := range t.groups {
 			for m := t.groups[gi].ctrl.Load() & msb; m != 0; m &= m - 1 {
 				t.slots[gi*cacheGroupSize+bits.TrailingZeros64(m)/8].load(&e)
+				t.scopeAt(e.scope, &sc) // a put interned it: always there
+				e.scope = nt.intern(&sc)
 				nt.add(&e)
 			}
 		}

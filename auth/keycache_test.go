@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,10 +14,11 @@ import (
 )
 
 // drawCacheEntry draws an entry whose prefix collides often with others:
-// its tag byte (1) and its group bytes (8-15) come from small sets, so
-// groups overflow and probe sequences cross. Byte 0 (the shard's) is
-// free; it plays no part inside one keyCache.
-func drawCacheEntry(t *rapid.T) cacheEntry {
+// its tag byte (1) and its group bytes (12-15) come from small sets, so
+// groups overflow, and probe sequences cross and wrap around the end of the
+// table. Byte 0 (the shard's) is free; it plays no part inside one
+// keyCache. The scope is one of a few, or now and then one of its own.
+func drawCacheEntry(t *rapid.T) (cacheEntry, keyScope) {
 	var e cacheEntry
 	b := rapid.SliceOfN(rapid.Byte(), keys.DigestSize, keys.DigestSize).Draw(t, "digest")
 	copy(e.digest[:], b)
@@ -23,11 +26,24 @@ func drawCacheEntry(t *rapid.T) cacheEntry {
 	for i := 8; i < 16; i++ {
 		e.digest[i] = 0
 	}
-	e.digest[15] = rapid.ByteRange(0, 15).Draw(t, "group")
+	e.digest[15] = rapid.SampledFrom([]byte{0, 1, 2, 3, 0xfc, 0xfd, 0xfe, 0xff}).Draw(t, "group")
 	copy(e.id[:], rapid.SliceOfN(rapid.Byte(), keys.UUIDSize, keys.UUIDSize).Draw(t, "id"))
 	e.expires = rapid.Int64().Draw(t, "expires")
-	e.scope = rapid.Uint32().Draw(t, "scope")
-	return e
+	var sc keyScope
+	if rapid.IntRange(0, 9).Draw(t, "own scope") == 0 {
+		copy(sc.cluster[:], b[16:])
+	} else {
+		sc.workspace[0] = rapid.ByteRange(1, 4).Draw(t, "workspace")
+	}
+	sc.kind = rapid.ByteRange(0, 2).Draw(t, "kind")
+	return e, sc
+}
+
+// cached is the model's record of an entry: the entry (its scope index
+// zero, since the table picks it) and its scope.
+type cached struct {
+	e  cacheEntry
+	sc keyScope
 }
 
 func prefixOf(e *cacheEntry) *[keys.PrefixSize]byte {
@@ -42,43 +58,59 @@ func digestOfEntry(e *cacheEntry) keys.Digest {
 }
 
 // TestKeyCacheModel runs random puts, removes, evictions and lookups
-// against a map, and after each step checks every entry, the entry count
-// and every group's overflow count.
+// against a map, and after each step checks every entry, the entry count,
+// every group's overflow count and the list of scopes.
 func TestKeyCacheModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var c keyCache
-		model := make(map[[keys.PrefixSize]byte]cacheEntry)
-		pick := func(t *rapid.T) cacheEntry {
+		model := make(map[[keys.PrefixSize]byte]cached)
+		pick := func(t *rapid.T) cached {
 			if len(model) > 0 && rapid.Bool().Draw(t, "existing") {
 				ps := make([][keys.PrefixSize]byte, 0, len(model))
 				for p := range model {
 					ps = append(ps, p)
 				}
-				sortPrefixes(ps)
+				slices.SortFunc(ps, func(a, b [keys.PrefixSize]byte) int { return bytes.Compare(a[:], b[:]) })
 				return model[rapid.SampledFrom(ps).Draw(t, "prefix")]
 			}
-			return drawCacheEntry(t)
+			e, sc := drawCacheEntry(t)
+			return cached{e, sc}
+		}
+		put := func(m cached) {
+			e := m.e
+			c.put(&e, &m.sc)
+			m.e.scope = 0
+			model[*prefixOf(&m.e)] = m
+			// Removes leave scopes behind; a put drops them once they
+			// are more than twice the entries.
+			if got := len(c.tab.Load().scopeIDs); got > 2*c.n+9 {
+				t.Fatalf("after a put: %d scopes listed for %d entries", got, c.n)
+			}
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"put": func(t *rapid.T) {
-				e := drawCacheEntry(t)
-				c.put(&e)
-				model[*prefixOf(&e)] = e
+				e, sc := drawCacheEntry(t)
+				put(cached{e, sc})
 			},
 			"replace": func(t *rapid.T) {
-				e := pick(t)
-				e.digest[31] ^= 1 // same prefix, another digest
-				e.expires++
-				c.put(&e)
-				model[*prefixOf(&e)] = e
+				m := pick(t)
+				m.e.digest[31] ^= 1 // same prefix, another digest
+				m.e.expires++
+				if rapid.Bool().Draw(t, "new scope") {
+					m.sc.flags++
+				}
+				put(m)
+			},
+			"put again": func(t *rapid.T) {
+				put(pick(t)) // the same entry: nothing changes
 			},
 			"remove": func(t *rapid.T) {
-				e := pick(t)
-				_, want := model[*prefixOf(&e)]
-				if got := c.remove(prefixOf(&e)); got != want {
+				m := pick(t)
+				_, want := model[*prefixOf(&m.e)]
+				if got := c.remove(prefixOf(&m.e)); got != want {
 					t.Fatalf("remove = %v, want %v", got, want)
 				}
-				delete(model, *prefixOf(&e))
+				delete(model, *prefixOf(&m.e))
 			},
 			"evict": func(t *rapid.T) {
 				before := c.n
@@ -90,21 +122,29 @@ func TestKeyCacheModel(t *testing.T) {
 						delete(model, p)
 					}
 				}
+				if len(model) != max(before-1, 0) {
+					t.Fatalf("evict took %d entries", before-len(model))
+				}
 			},
 			"get": func(t *rapid.T) {
-				e := pick(t)
+				m := pick(t)
+				e := m.e
 				if rapid.Bool().Draw(t, "other digest") {
 					e.digest[16+rapid.IntRange(0, 15).Draw(t, "byte")] ^= 0x40
 				}
 				d := digestOfEntry(&e)
-				var got cacheEntry
-				m, inModel := model[*prefixOf(&e)]
-				want := inModel && m.digest == e.digest
-				if hit := c.get(&d, &got); hit != want {
+				var (
+					got cacheEntry
+					sc  keyScope
+				)
+				cur, inModel := model[*prefixOf(&e)]
+				want := inModel && cur.e.digest == e.digest
+				if hit := c.get(&d, &got, &sc); hit != want {
 					t.Fatalf("get = %v, want %v", hit, want)
 				}
-				if want && got != m {
-					t.Fatalf("get returned %+v, want %+v", got, m)
+				got.scope = 0
+				if want && (got != cur.e || sc != cur.sc) {
+					t.Fatalf("get returned %+v %+v, want %+v %+v", got, sc, cur.e, cur.sc)
 				}
 			},
 			"": func(t *rapid.T) { checkKeyCache(t, &c, model) },
@@ -112,18 +152,10 @@ func TestKeyCacheModel(t *testing.T) {
 	})
 }
 
-func sortPrefixes(ps [][keys.PrefixSize]byte) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && string(ps[j][:]) < string(ps[j-1][:]); j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
-}
-
 // checkKeyCache checks that c holds exactly model: every entry found with
-// its fields, no other, and each group's overflow count equal to the
-// number of entries whose probe passed it.
-func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cacheEntry) {
+// its fields and scope, no other, and each group's overflow count equal to
+// the number of entries whose probe passed it.
+func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cached) {
 	if c.n != len(model) {
 		t.Fatalf("n = %d, model holds %d", c.n, len(model))
 	}
@@ -140,6 +172,9 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 	if c.n > tab.growAt {
 		t.Fatalf("%d entries past the growth point %d", c.n, tab.growAt)
 	}
+	if l := tab.scopes.Load(); l != nil && len(*l) != len(tab.scopeIDs) {
+		t.Fatalf("%d scopes listed, %d indexed", len(*l), len(tab.scopeIDs))
+	}
 	n := len(tab.groups)
 	overflow := make([]uint64, n)
 	full := 0
@@ -151,14 +186,21 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 				continue
 			}
 			full++
-			var e cacheEntry
+			var (
+				e  cacheEntry
+				sc keyScope
+			)
 			tab.slots[gi*cacheGroupSize+bi].load(&e)
+			if !tab.scopeAt(e.scope, &sc) {
+				t.Fatalf("slot %d/%d: scope %d not listed", gi, bi, e.scope)
+			}
+			e.scope = 0
 			p := prefixOf(&e)
 			if b != tagOf(p) {
 				t.Fatalf("slot %d/%d: tag %#x, want %#x", gi, bi, b, tagOf(p))
 			}
-			if m, ok := model[*p]; !ok || m != e {
-				t.Fatalf("slot %d/%d holds %+v, model %+v (%v)", gi, bi, e, m, ok)
+			if m, ok := model[*p]; !ok || m.e != e || m.sc != sc {
+				t.Fatalf("slot %d/%d holds %+v %+v, model %+v (%v)", gi, bi, e, sc, m, ok)
 			}
 			for hi := homeGroup(p, n); hi != gi; hi = (hi + 1) % n {
 				overflow[hi]++
@@ -174,10 +216,15 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 		}
 	}
 	for p, m := range model {
-		d := digestOfEntry(&m)
-		var got cacheEntry
-		if !c.get(&d, &got) || got != m {
-			t.Fatalf("entry of prefix %x: get = %+v", p, got)
+		d := digestOfEntry(&m.e)
+		var (
+			got cacheEntry
+			sc  keyScope
+		)
+		ok := c.get(&d, &got, &sc)
+		got.scope = 0
+		if !ok || got != m.e || sc != m.sc {
+			t.Fatalf("entry of prefix %x: get = %v, %+v %+v", p, ok, got, sc)
 		}
 	}
 }
@@ -190,7 +237,7 @@ func TestKeyCacheGrowsAndShrinks(t *testing.T) {
 	es := make([]cacheEntry, n)
 	for i := range es {
 		es[i] = testCacheEntry(uint64(i))
-		c.put(&es[i])
+		c.put(&es[i], testScope(i%7))
 		tab := c.tab.Load()
 		if c.n > tab.growAt || tab.growAt >= len(tab.slots) {
 			t.Fatalf("after %d puts: %d entries, growAt %d, %d slots", i+1, c.n, tab.growAt, len(tab.slots))
@@ -198,6 +245,9 @@ func TestKeyCacheGrowsAndShrinks(t *testing.T) {
 	}
 	if load := float64(c.n) / float64(len(c.tab.Load().slots)); load < 0.5 {
 		t.Errorf("load %.2f after growing to %d entries", load, n)
+	}
+	if got := len(c.tab.Load().scopeIDs); got != 7 {
+		t.Errorf("%d scopes listed for 7 distinct ones", got)
 	}
 	for i := range es {
 		if !c.remove(prefixOf(&es[i])) {
@@ -224,51 +274,117 @@ func testCacheEntry(i uint64) cacheEntry {
 	}
 	le.PutUint64(e.id[:], i)
 	e.expires = int64(i)
-	e.scope = uint32(i)
 	return e
+}
+
+// testScope returns a scope made from i.
+func testScope(i int) *keyScope {
+	var sc keyScope
+	le.PutUint64(sc.workspace[:], uint64(i))
+	sc.kind = uint8(i % 3)
+	return &sc
+}
+
+// TestKeyCacheScopesBounded: keys of ever new scopes passing through a
+// cache of fixed size (tenants coming and going) leave at most about twice
+// as many scopes listed as entries.
+func TestKeyCacheScopesBounded(t *testing.T) {
+	var c keyCache
+	const size, churn = 64, 20_000
+	for i := range churn {
+		if c.n == size {
+			c.evict()
+		}
+		e := testCacheEntry(uint64(i))
+		c.put(&e, testScope(i))
+		if got := len(c.tab.Load().scopeIDs); got > 2*c.n+9 {
+			t.Fatalf("after %d puts: %d scopes listed for %d entries", i+1, got, c.n)
+		}
+	}
+}
+
+// TestKeyCacheEvictsAtRandom: after ten times a full cache's worth of
+// new keys went through it, evicting one for each, about none of the
+// first keys is left (each survives with probability about e^-10).
+func TestKeyCacheEvictsAtRandom(t *testing.T) {
+	var c keyCache
+	const size = 1024
+	for i := range 11 * size {
+		if c.n == size {
+			c.evict()
+		}
+		e := testCacheEntry(uint64(i))
+		c.put(&e, testScope(0))
+	}
+	left := 0
+	for i := range size {
+		e := testCacheEntry(uint64(i))
+		if c.has(prefixOf(&e)) {
+			left++
+		}
+	}
+	if left > 10 {
+		t.Errorf("%d of the first %d keys are still cached", left, size)
+	}
 }
 
 // TestKeyCacheConcurrent runs lock-free lookups while a writer churns the
 // cache through growths and shrinks: a lookup of a key that stays cached
-// returns exactly that key or, rarely, a miss; one of a key never cached
-// never hits. Under the race detector it also shows that readers and the
-// writer share no plain memory.
+// returns exactly that key or a miss (when it kept meeting the writer);
+// one of a key never cached never hits. Once the writer stops, every
+// lookup of a cached key hits. Under the race detector it also shows that
+// readers and the writer share no plain memory.
 func TestKeyCacheConcurrent(t *testing.T) {
 	var (
 		c      keyCache
-		mu     sync.Mutex // the shard lock, for the writer
 		stable = make([]cacheEntry, 64)
 		absent = make([]cacheEntry, 64)
+		sc     = testScope(1)
 	)
 	for i := range stable {
 		stable[i] = testCacheEntry(uint64(i))
 		absent[i] = testCacheEntry(uint64(1<<40 + i))
-		c.put(&stable[i])
+		c.put(&stable[i], sc)
+	}
+	check := func(i int, hit bool, got *cacheEntry, gotScope *keyScope) bool {
+		e := stable[i]
+		e.scope = got.scope
+		if hit && (*got != e || *gotScope != *sc) {
+			t.Errorf("lookup of %d returned another entry", i)
+			return false
+		}
+		return true
 	}
 	var (
-		stop         atomic.Bool
-		hits, misses atomic.Int64
-		wg           sync.WaitGroup
+		stop atomic.Bool
+		wg   sync.WaitGroup
 	)
 	for r := range 2 {
 		wg.Go(func() {
-			var got cacheEntry
+			var (
+				got cacheEntry
+				gs  keyScope
+			)
 			for i := 0; !stop.Load(); i++ {
-				e := &stable[(i+r)%len(stable)]
-				d := digestOfEntry(e)
-				if c.get(&d, &got) {
-					if got != *e {
-						t.Errorf("lookup of %d returned another entry", i%len(stable))
-						return
-					}
-					hits.Add(1)
-				} else {
-					misses.Add(1)
+				k := (i + r) % len(stable)
+				d := digestOfEntry(&stable[k])
+				if !check(k, c.get(&d, &got, &gs), &got, &gs) {
+					return
 				}
-				a := &absent[i%len(absent)]
-				da := digestOfEntry(a)
-				if c.get(&da, &got) {
+				da := digestOfEntry(&absent[i%len(absent)])
+				if c.get(&da, &got, &gs) {
 					t.Errorf("lookup of an absent key hit")
+					return
+				}
+			}
+			for k := range stable {
+				d := digestOfEntry(&stable[k])
+				hit := c.get(&d, &got, &gs)
+				if !hit {
+					t.Errorf("lookup of %d missed with no writer at work", k)
+					return
+				}
+				if !check(k, hit, &got, &gs) {
 					return
 				}
 			}
@@ -282,52 +398,76 @@ func TestKeyCacheConcurrent(t *testing.T) {
 		base := uint64(1<<20 + round*churn)
 		for i := range churn {
 			e := testCacheEntry(base + uint64(i))
-			mu.Lock()
-			c.put(&e)
-			mu.Unlock()
+			c.put(&e, testScope(i%5))
 		}
 		for i := range churn {
 			e := testCacheEntry(base + uint64(i))
-			mu.Lock()
 			c.remove(prefixOf(&e))
-			mu.Unlock()
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
-	if hits.Load() == 0 {
-		t.Errorf("no lookup hit (%d misses)", misses.Load())
-	}
-	t.Logf("%d hits, %d misses under churn", hits.Load(), misses.Load())
 }
 
-// TestKeyScopesIntern: interning gives each distinct scope one index, in
-// order, and at gives it back.
-func TestKeyScopesIntern(t *testing.T) {
-	var ks keyScopes
-	if _, ok := ks.at(0); ok {
-		t.Fatal("an empty table knows index 0")
+// TestKeyCacheNoTornHit: while a writer rewrites one entry in place,
+// alternating two versions with the same digest and every other word
+// different, each hit returns one version whole. Without the seqlock's
+// checks, lookups return mixes of the two.
+func TestKeyCacheNoTornHit(t *testing.T) {
+	var c keyCache
+	a := testCacheEntry(7)
+	b := a
+	for i := range b.id {
+		b.id[i] ^= 0xff
 	}
-	scopes := make([]keyScope, 40)
-	for i := range scopes {
-		scopes[i].account[0] = byte(i)
-		scopes[i].kind = uint8(i % 3)
-	}
-	for round := range 2 {
-		for i, s := range scopes {
-			if got := ks.intern(s); got != uint32(i) {
-				t.Fatalf("round %d: intern of scope %d = %d", round, i, got)
+	b.expires ^= 0x5555
+	sa, sb := testScope(1), testScope(2)
+	first := a
+	c.put(&first, sa)
+	var (
+		stop            atomic.Bool
+		hits, torn, all atomic.Int64
+		wg              sync.WaitGroup
+	)
+	for range 2 {
+		wg.Go(func() {
+			var (
+				got cacheEntry
+				gs  keyScope
+			)
+			d := digestOfEntry(&a)
+			for !stop.Load() {
+				all.Add(1)
+				if !c.get(&d, &got, &gs) {
+					continue
+				}
+				hits.Add(1)
+				got.scope = 0
+				if !(got == a && gs == *sa) && !(got == b && gs == *sb) {
+					torn.Add(1)
+				}
 			}
+		})
+	}
+	rounds := 200_000
+	if testing.Short() {
+		rounds = 20_000
+	}
+	for i := range rounds {
+		if i%2 == 0 {
+			e := b
+			c.put(&e, sb)
+		} else {
+			e := a
+			c.put(&e, sa)
 		}
 	}
-	for i, s := range scopes {
-		if got, ok := ks.at(uint32(i)); !ok || *got != s {
-			t.Fatalf("at(%d) = %+v, %v", i, got, ok)
-		}
+	stop.Store(true)
+	wg.Wait()
+	if torn.Load() != 0 {
+		t.Fatalf("%d of %d hits were torn", torn.Load(), hits.Load())
 	}
-	if _, ok := ks.at(uint32(len(scopes))); ok {
-		t.Fatal("at past the end succeeded")
-	}
+	t.Logf("%d lookups, %d hits", all.Load(), hits.Load())
 }
 
 // TestMatchTag: matchTag finds every byte equal to the tag, and reports
