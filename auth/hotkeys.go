@@ -40,16 +40,20 @@ import (
 // own lock, an internal/plock.RWMutex, whose readers on different cores
 // take the read locks of different slots (up to plock.Slots cores), so
 // that lookups on two cores do not write one reader count. A cache hit
-// takes no lock at all: the cache is read under a seqlock (keyCache). A
-// lookup that misses it takes the read lock for the index and the epoch.
+// usually takes no lock at all: the cache is read under a seqlock
+// (keyCache). A lookup that misses it, or keeps meeting writers there,
+// takes the read lock for the index, a second look at the cache and the
+// epoch.
 type hotKeys struct {
 	shards   [hotShards]hotShard
 	index    bool // whether the index is kept (and may refuse lookups)
 	cacheCap int  // entries in all shards; 0 when there is no cache
+	// The padding keeps cached, which inserts and drops write, off the
+	// lines that hits read.
+	_ [64]byte
 	// cached counts the entries of every shard. It is touched on inserts
 	// and evictions only, never on a hit. Keys spread unevenly over the
 	// shards, so the bound is on the total, not per shard.
-	_      [64]byte // cached, written by inserts, off the line a hit reads
 	cached atomic.Int64
 	_      [56]byte
 
@@ -129,7 +133,7 @@ const (
 // key; on lookupStore, the returned epoch is what a later [hotKeys.insert]
 // of what the store answered must present.
 //
-// A hit takes no lock (see keyCache). It cannot miss a delete: a delete
+// A hit usually takes no lock (see keyCache). It cannot miss a delete: a delete
 // drops the entry before its commit, and insert refuses while a delete of
 // the prefix is pending, so a lookup that finds the entry began before the
 // delete did.

@@ -36,9 +36,10 @@ import (
 //
 // Scopes are interned per table: a put adds its scope to the list if it is
 // new, and a rebuild keeps only the scopes of the entries it moves. A
-// table whose list has grown past twice its entries (keys of short-lived
-// tenants coming and going) is rebuilt at the same size, so the list stays
-// bounded by the cache.
+// put into a table whose list holds more than twice its entries, plus 8
+// (keys of short-lived tenants coming and going), rebuilds it first, at the
+// same size unless the put also grows it, so the list stays bounded by the
+// cache.
 //
 // Digest prefixes are uniformly random and only the engine inserts them,
 // after reading them from its own store, so the prefix serves as its own
@@ -51,7 +52,8 @@ import (
 // before it changes the table and even after; a reader keeps what it
 // found only if seq was even and did not change meanwhile. A reader that
 // keeps failing gives up and reports a miss, which is always safe: the
-// engine then reads the store.
+// engine then looks again under the shard's read lock, where no writer is
+// at work, and reads the store only if that misses too.
 type keyCache struct {
 	seq atomic.Uint64
 	tab atomic.Pointer[cacheTable] // nil until the first put
@@ -59,7 +61,8 @@ type keyCache struct {
 }
 
 // cacheTable is one array of groups and their slots. A writer changes it
-// in place, or replaces it whole when it grows or shrinks.
+// in place, or replaces it whole when it grows, shrinks or drops unused
+// scopes; it never changes a table once it has replaced it.
 type cacheTable struct {
 	groups []cacheGroup
 	slots  []cacheSlot // cacheGroupSize per group
@@ -82,9 +85,13 @@ type cacheGroup struct {
 
 // cacheSlot is a cached record in 8 words: the digest's 4 (the first two
 // are the prefix), the key id's 2, the expiry (Unix nanoseconds, 0 for
-// none) and the scope index. Slices of slots are 64-byte aligned: the Go
-// allocator places objects at multiples of their size class, and every
-// size class that is a multiple of 512 bytes is one of 64.
+// none) and the scope index. Slices of slots (512 bytes a group) are
+// 64-byte aligned with Go's allocator as it is: it places a small object
+// at a multiple of its size class from a page boundary, every size class a
+// multiple of 512 bytes rounds up to is a multiple of 64, large objects
+// start on a page, and pointer-free objects carry no header. The language
+// does not promise it; a misaligned slice would cost speed, not
+// correctness.
 type cacheSlot struct {
 	w [8]atomic.Uint64
 }
@@ -371,7 +378,14 @@ func (c *keyCache) rebuild(groups int) *cacheTable {
 		for gi := range t.groups {
 			for m := t.groups[gi].ctrl.Load() & msb; m != 0; m &= m - 1 {
 				t.slots[gi*cacheGroupSize+bits.TrailingZeros64(m)/8].load(&e)
-				t.scopeAt(e.scope, &sc) // a put interned it: always there
+				// A put interned the entry's scope in this table, so
+				// it is listed. Were it not, moving the entry with
+				// another scope would authenticate the key as another
+				// tenant's: drop it instead, which costs a store read.
+				if !t.scopeAt(e.scope, &sc) {
+					c.n--
+					continue
+				}
 				e.scope = nt.intern(&sc)
 				nt.add(&e)
 			}

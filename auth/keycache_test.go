@@ -102,7 +102,17 @@ func TestKeyCacheModel(t *testing.T) {
 				put(m)
 			},
 			"put again": func(t *rapid.T) {
-				put(pick(t)) // the same entry: nothing changes
+				m := pick(t)
+				_, present := model[*prefixOf(&m.e)]
+				tab := c.tab.Load()
+				quiet := present && len(tab.scopeIDs) <= 2*c.n+8
+				seq := c.seq.Load()
+				put(m)
+				// The same entry, with no scopes to drop: nothing
+				// changes, and readers need not look again.
+				if quiet && (c.seq.Load() != seq || c.tab.Load() != tab) {
+					t.Fatalf("a put of the entry already there changed the cache")
+				}
 			},
 			"remove": func(t *rapid.T) {
 				m := pick(t)
@@ -303,9 +313,61 @@ func TestKeyCacheScopesBounded(t *testing.T) {
 	}
 }
 
+// TestKeyCacheCompactsOnReplace: a put that replaces an entry in a table
+// listing too many scopes drops the unused ones and keeps the entry, with
+// its new scope, and every other entry with its own.
+func TestKeyCacheCompactsOnReplace(t *testing.T) {
+	var c keyCache
+	const n = 40
+	es := make([]cacheEntry, n)
+	for i := range es {
+		es[i] = testCacheEntry(uint64(i))
+		c.put(&es[i], testScope(i))
+	}
+	for i := 4; i < n; i++ {
+		c.remove(prefixOf(&es[i]))
+	}
+	tab := c.tab.Load()
+	if got := len(tab.scopeIDs); got <= 2*c.n+8 {
+		t.Fatalf("setup: %d scopes listed for %d entries, want more than %d", got, c.n, 2*c.n+8)
+	}
+	e := es[0]
+	e.expires++
+	c.put(&e, testScope(1000))
+	if c.tab.Load() == tab {
+		t.Fatal("the put did not rebuild the table")
+	}
+	// The four entries' scopes, kept by the rebuild, and the new one.
+	if got := len(c.tab.Load().scopeIDs); got != 5 {
+		t.Errorf("%d scopes listed after compaction, want 5", got)
+	}
+	for i := range 4 {
+		want, wantScope := es[i], *testScope(i)
+		if i == 0 {
+			want, wantScope = e, *testScope(1000)
+		}
+		d := digestOfEntry(&want)
+		var (
+			got cacheEntry
+			gs  keyScope
+		)
+		if !c.get(&d, &got, &gs) {
+			t.Fatalf("entry %d lost", i)
+		}
+		got.scope, want.scope = 0, 0
+		if got != want || gs != wantScope {
+			t.Errorf("entry %d: %+v %+v, want %+v %+v", i, got, gs, want, wantScope)
+		}
+	}
+	if c.n != 4 {
+		t.Errorf("n = %d, want 4", c.n)
+	}
+}
+
 // TestKeyCacheEvictsAtRandom: after ten times a full cache's worth of
 // new keys went through it, evicting one for each, about none of the
-// first keys is left (each survives with probability about e^-10).
+// first keys is left (each survives with probability between about e^-10
+// and e^-7: a slot after empty ones is likelier to be picked).
 func TestKeyCacheEvictsAtRandom(t *testing.T) {
 	var c keyCache
 	const size = 1024
@@ -411,8 +473,9 @@ func TestKeyCacheConcurrent(t *testing.T) {
 
 // TestKeyCacheNoTornHit: while a writer rewrites one entry in place,
 // alternating two versions with the same digest and every other word
-// different, each hit returns one version whole. Without the seqlock's
-// checks, lookups return mixes of the two.
+// different, each hit returns one version whole. The writer goes on until
+// the readers have looked a million times, so that they overlap it: without
+// the seqlock's checks, hundreds of hits are mixes of the two.
 func TestKeyCacheNoTornHit(t *testing.T) {
 	var c keyCache
 	a := testCacheEntry(7)
@@ -449,11 +512,13 @@ func TestKeyCacheNoTornHit(t *testing.T) {
 			}
 		})
 	}
-	rounds := 200_000
+	// Rewrite until the readers have looked often enough, however the
+	// machine schedules them.
+	want := int64(1_000_000)
 	if testing.Short() {
-		rounds = 20_000
+		want = 100_000
 	}
-	for i := range rounds {
+	for i := 0; all.Load() < want; i++ {
 		if i%2 == 0 {
 			e := b
 			c.put(&e, sb)
@@ -466,6 +531,13 @@ func TestKeyCacheNoTornHit(t *testing.T) {
 	wg.Wait()
 	if torn.Load() != 0 {
 		t.Fatalf("%d of %d hits were torn", torn.Load(), hits.Load())
+	}
+	var (
+		got cacheEntry
+		gs  keyScope
+	)
+	if d := digestOfEntry(&a); !c.get(&d, &got, &gs) {
+		t.Fatal("lookup missed with no writer at work")
 	}
 	t.Logf("%d lookups, %d hits", all.Load(), hits.Load())
 }

@@ -186,9 +186,10 @@ func TestCacheLinearizable(t *testing.T) {
 }
 
 // TestBrokenCacheCaught: the harness above catches a cache that lets a
-// lookup put back a key it read before a revocation. The cache answers a
-// hit before the index is asked, so the index could not hide the stale
-// entry; it is off all the same, as over any store in memory.
+// lookup put back a key it read before a revocation. The index is off, as
+// over any store in memory: a lookup that met a writer in the cache asks
+// the index before it looks again, and the index, which a revoked key's
+// prefix leaves, would hide the stale entry from that lookup.
 func TestBrokenCacheCaught(t *testing.T) {
 	if i := linearizable(t, openMem(t), Options{CacheSize: 64, NoIndex: true}, true, 200); i < 0 {
 		t.Fatal("a cache without the epoch check passed the linearizability check in 200 rounds")
