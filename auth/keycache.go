@@ -97,6 +97,7 @@ type cacheSlot struct {
 }
 
 const (
+	slotID      = 4 // and 5
 	slotExpires = 6
 	slotScope   = 7
 )
@@ -213,8 +214,8 @@ func (s *cacheSlot) load(e *cacheEntry) {
 	for i := range 4 {
 		le.PutUint64(e.digest[8*i:], s.w[i].Load())
 	}
-	le.PutUint64(e.id[:8], s.w[4].Load())
-	le.PutUint64(e.id[8:], s.w[5].Load())
+	le.PutUint64(e.id[:8], s.w[slotID].Load())
+	le.PutUint64(e.id[8:], s.w[slotID+1].Load())
 	e.expires = int64(s.w[slotExpires].Load())
 	e.scope = uint32(s.w[slotScope].Load())
 }
@@ -223,8 +224,8 @@ func (s *cacheSlot) store(e *cacheEntry) {
 	for i := range 4 {
 		s.w[i].Store(le.Uint64(e.digest[8*i:]))
 	}
-	s.w[4].Store(le.Uint64(e.id[:8]))
-	s.w[5].Store(le.Uint64(e.id[8:]))
+	s.w[slotID].Store(le.Uint64(e.id[:8]))
+	s.w[slotID+1].Store(le.Uint64(e.id[8:]))
 	s.w[slotExpires].Store(uint64(e.expires))
 	s.w[slotScope].Store(uint64(e.scope))
 }

@@ -57,6 +57,26 @@ func digestOfEntry(e *cacheEntry) keys.Digest {
 	return d
 }
 
+// lookupEntry returns what c.get answers for e's digest, with the entry's
+// scope index zeroed (the table picks it; tests compare scopes by value).
+func lookupEntry(c *keyCache, e *cacheEntry) (got cacheEntry, sc keyScope, ok bool) {
+	d := digestOfEntry(e)
+	ok = c.get(&d, &got, &sc)
+	got.scope = 0
+	return got, sc, ok
+}
+
+// fillCache puts n entries made by testCacheEntry into c, entry i with
+// scope testScope(scopeOf(i)), and returns them.
+func fillCache(c *keyCache, n int, scopeOf func(int) int) []cacheEntry {
+	es := make([]cacheEntry, n)
+	for i := range es {
+		es[i] = testCacheEntry(uint64(i))
+		c.put(&es[i], testScope(scopeOf(i)))
+	}
+	return es
+}
+
 // TestKeyCacheModel runs random puts, removes, evictions and lookups
 // against a map, and after each step checks every entry, the entry count,
 // every group's overflow count and the list of scopes.
@@ -142,17 +162,12 @@ func TestKeyCacheModel(t *testing.T) {
 				if rapid.Bool().Draw(t, "other digest") {
 					e.digest[16+rapid.IntRange(0, 15).Draw(t, "byte")] ^= 0x40
 				}
-				d := digestOfEntry(&e)
-				var (
-					got cacheEntry
-					sc  keyScope
-				)
 				cur, inModel := model[*prefixOf(&e)]
 				want := inModel && cur.e.digest == e.digest
-				if hit := c.get(&d, &got, &sc); hit != want {
+				got, sc, hit := lookupEntry(&c, &e)
+				if hit != want {
 					t.Fatalf("get = %v, want %v", hit, want)
 				}
-				got.scope = 0
 				if want && (got != cur.e || sc != cur.sc) {
 					t.Fatalf("get returned %+v %+v, want %+v %+v", got, sc, cur.e, cur.sc)
 				}
@@ -226,13 +241,7 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 		}
 	}
 	for p, m := range model {
-		d := digestOfEntry(&m.e)
-		var (
-			got cacheEntry
-			sc  keyScope
-		)
-		ok := c.get(&d, &got, &sc)
-		got.scope = 0
+		got, sc, ok := lookupEntry(c, &m.e)
 		if !ok || got != m.e || sc != m.sc {
 			t.Fatalf("entry of prefix %x: get = %v, %+v %+v", p, ok, got, sc)
 		}
@@ -319,11 +328,7 @@ func TestKeyCacheScopesBounded(t *testing.T) {
 func TestKeyCacheCompactsOnReplace(t *testing.T) {
 	var c keyCache
 	const n = 40
-	es := make([]cacheEntry, n)
-	for i := range es {
-		es[i] = testCacheEntry(uint64(i))
-		c.put(&es[i], testScope(i))
-	}
+	es := fillCache(&c, n, func(i int) int { return i })
 	for i := 4; i < n; i++ {
 		c.remove(prefixOf(&es[i]))
 	}
@@ -346,15 +351,11 @@ func TestKeyCacheCompactsOnReplace(t *testing.T) {
 		if i == 0 {
 			want, wantScope = e, *testScope(1000)
 		}
-		d := digestOfEntry(&want)
-		var (
-			got cacheEntry
-			gs  keyScope
-		)
-		if !c.get(&d, &got, &gs) {
+		got, gs, ok := lookupEntry(&c, &want)
+		if !ok {
 			t.Fatalf("entry %d lost", i)
 		}
-		got.scope, want.scope = 0, 0
+		want.scope = 0
 		if got != want || gs != wantScope {
 			t.Errorf("entry %d: %+v %+v, want %+v %+v", i, got, gs, want, wantScope)
 		}
@@ -532,11 +533,7 @@ func TestKeyCacheNoTornHit(t *testing.T) {
 	if torn.Load() != 0 {
 		t.Fatalf("%d of %d hits were torn", torn.Load(), hits.Load())
 	}
-	var (
-		got cacheEntry
-		gs  keyScope
-	)
-	if d := digestOfEntry(&a); !c.get(&d, &got, &gs) {
+	if _, _, ok := lookupEntry(&c, &a); !ok {
 		t.Fatal("lookup missed with no writer at work")
 	}
 	t.Logf("%d lookups, %d hits", all.Load(), hits.Load())
