@@ -97,8 +97,9 @@ func cachedOf(v record.KeyView) cachedKey {
 	return c
 }
 
-func (c *cachedKey) principal() Principal {
-	return newPrincipal(c.id, c.account, c.workspace, c.cluster, c.kind, c.flags, c.expires)
+// fill sets *p from the cached key.
+func (c *cachedKey) fill(p *Principal) {
+	fillPrincipal(p, c.id, c.account, c.workspace, c.cluster, c.kind, c.flags, c.expires)
 }
 
 // newHotKeys returns the engine's hot-key state, or nil when it keeps
