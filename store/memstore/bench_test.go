@@ -13,9 +13,10 @@ import (
 )
 
 // The benchmarks use stores shaped like the auth engine's: per API key, a
-// 17-byte key with a 110-byte value (the record under its digest), a 17-byte
-// key with a 30-byte value, and a 33-byte key with an empty value (an index
-// entry). The random part of every key is drawn from a PCG with a fixed
+// 17-byte key with a 95-byte value (the hot record, under its digest
+// prefix), a 17-byte key with a 39-byte value (the meta record, under the
+// key id, with a 9-byte name), and a 33-byte key with an empty value (the
+// owner's listing entry). The random part of every key is drawn from a PCG with a fixed
 // seed, so that a key can be rebuilt from its index without storing it.
 
 // benchAPIKeys is the number of API keys of the large store: 3M entries.
@@ -30,9 +31,9 @@ type shape struct {
 }
 
 var shapes = [3]shape{
-	{'h', 17, 110, 'r'},
-	{'k', 17, 30, 'i'},
-	{'w', 33, 0, 0},
+	{'H', 17, 95, 'r'},
+	{'K', 17, 39, 'i'},
+	{'k', 33, 0, 0},
 }
 
 // benchKey appends to dst the key of entry (i, s): shape s of API key i,
@@ -242,7 +243,7 @@ func BenchmarkScan(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for i := range b.N {
-		prefix := []byte{'h', byte(i), byte(i >> 8)}
+		prefix := []byte{'H', byte(i), byte(i >> 8)}
 		err := s.Scan(ctx, prefix, func(k, v []byte) error {
 			n += len(v)
 			return nil
