@@ -14,14 +14,14 @@ import (
 // A table that must grow past maxGroups splits instead, by the next hash
 // bit, into two tables of one more local depth (doubling the directory if
 // it was as deep). So growth rebuilds at most one table of maxGroups groups
-// (128 KiB, under 6,300 entries) at a time under the store's write lock:
+// (64 KiB, under 6,300 entries) at a time under the store's write lock:
 // building 3M entries, the slowest commit took 3 ms with the GC off, where
 // with a single table it took 125 ms, stalling every reader, when the
 // table doubled. The directory is small (1024 entries of 32 bytes at 3M
 // entries) and stays in cache: lookups cost the same as with a single
 // table (measured).
 //
-// The refs keep hash bits 36-63 (entry.go): tables use the low 13 to pick
+// Entry headers keep hash bits 36-63 (entry.go): tables use the low 13 to pick
 // a key's first group, the directory the high end, up to maxDepth bits, so
 // that the two never overlap. Past that depth, which takes over 10^8
 // entries, tables grow without splitting.
@@ -87,9 +87,9 @@ func (m *hashTable) find(key []byte, h uint64) (t *table, gi uint64, i int, ok b
 	if m.used == 0 {
 		return nil, 0, 0, false
 	}
-	e := m.entryFor(h)
-	gi, i, _, ok = find(e.groups, key, h, validator{})
-	return e.t, gi, i, ok
+	d := m.entryFor(h)
+	gi, i, _, ok = find(d.groups, key, h)
+	return d.t, gi, i, ok
 }
 
 // point sets the 2^(depth - t.depth) directory entries of table t, which
@@ -102,29 +102,29 @@ func (m *hashTable) point(t *table, h uint64) {
 	}
 }
 
-// get returns the ref of key, whose hash is h.
-func (m *hashTable) get(key []byte, h uint64) (ref, bool) {
+// get returns the entry of key, whose hash is h.
+func (m *hashTable) get(key []byte, h uint64) (*entry, bool) {
 	if m.used == 0 {
-		return ref{}, false
+		return nil, false
 	}
-	_, _, r, ok := find(m.entryFor(h).groups, key, h, validator{})
-	return r, ok
+	_, _, e, ok := find(m.entryFor(h).groups, key, h)
+	return e, ok
 }
 
-// lookup returns the ref of key, whose hash is h, from the published
-// directory. Without the lock, v is the caller's validator, and the answer
-// counts only if the sequence number has not changed after it.
-func (m *hashTable) lookup(key []byte, h uint64, v validator) (ref, bool) {
+// lookup returns the entry of key, whose hash is h, from the published
+// directory. Without the lock, the answer counts only if the store's
+// sequence number has not changed after it.
+func (m *hashTable) lookup(key []byte, h uint64) (*entry, bool) {
 	d := m.pub.Load()
 	if d == nil {
-		return ref{}, false
+		return nil, false
 	}
-	_, _, r, ok := find(d.entries[h>>(64-d.depth)].groups, key, h, v)
-	return r, ok
+	_, _, e, ok := find(d.entries[h>>(64-d.depth)].groups, key, h)
+	return e, ok
 }
 
-// insert adds r, with hash h, whose key must be absent.
-func (m *hashTable) insert(r ref, h uint64) {
+// insert adds e, with hash h, whose key must be absent.
+func (m *hashTable) insert(e *entry, h uint64) {
 	if m.dir == nil {
 		t := newTable(1, 0)
 		m.dir = []dirEntry{{t.groups, t}}
@@ -138,7 +138,7 @@ func (m *hashTable) insert(r ref, h uint64) {
 		}
 		m.publish()
 	}
-	m.tableFor(h).add(r, tagOf(h))
+	m.tableFor(h).add(e, tagOf(h))
 	m.used++
 }
 
@@ -156,9 +156,9 @@ func (m *hashTable) remove(t *table, gi uint64, i int, h uint64) {
 // It does nothing and returns false if either would be empty: t must grow
 // instead (which only hashes built to collide would make happen).
 func (m *hashTable) split(t *table, h uint64) bool {
-	bit := 63 - t.depth // the hash bit, also in each ref's meta
+	bit := 63 - t.depth // the hash bit, also in each entry's header
 	var n [2]int
-	eachFull(t.groups, func(r ref, _ uint8) { n[r.meta>>bit&1]++ })
+	eachFull(t.groups, func(e *entry, _ uint8) { n[e.meta>>bit&1]++ })
 	if n[0] == 0 || n[1] == 0 {
 		return false
 	}
@@ -170,7 +170,7 @@ func (m *hashTable) split(t *table, h uint64) bool {
 		m.dir, m.depth = dir, m.depth+1
 	}
 	halves := [2]*table{newTable(groupsFor(n[0]), t.depth+1), newTable(groupsFor(n[1]), t.depth+1)}
-	eachFull(t.groups, func(r ref, tag uint8) { halves[r.meta>>bit&1].add(r, tag) })
+	eachFull(t.groups, func(e *entry, tag uint8) { halves[e.meta>>bit&1].add(e, tag) })
 	// h with its bit set to 0, then to 1, is a hash of each half.
 	m.point(halves[0], h&^(1<<bit))
 	m.point(halves[1], h|1<<bit)

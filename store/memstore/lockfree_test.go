@@ -159,10 +159,12 @@ func TestGetDuringCommits(t *testing.T) {
 }
 
 // TestGetTornOverwrite overwrites keys in place, in every commit, with a
-// value of one byte or one of 3,000, while readers Get them. A slot being
-// rewritten may show the new entry's pointer with the old entry's lengths;
-// a Get must never follow it (under -race, checkptr reports a slice that
-// straddles allocations; without it, the value read is garbage).
+// value of one byte or one of 3,000, while readers Get them. A Get must
+// return one value whole, never the lengths of one entry over the bytes
+// of another (under -race, checkptr would report a slice that straddles
+// allocations; without it, the value read would be garbage). The slots
+// hold one pointer each, and an entry's lengths live in its own header,
+// so a reader has nothing to tear; this test keeps it that way.
 func TestGetTornOverwrite(t *testing.T) {
 	ctx := context.Background()
 	s := memstore.New()

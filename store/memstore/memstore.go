@@ -5,29 +5,28 @@
 //
 // # Layout
 //
-// Each entry (key-value pair) is one allocation holding the key and the
-// value back to back, immutable once made: an overwrite makes a new entry.
-// Two structures refer to it through the same 16-byte ref, a pointer and a
-// word packing both lengths with 28 bits of the key's hash (entry.go):
+// Each entry (key-value pair) is one allocation holding a header word, the
+// key and the value back to back, immutable once made: an overwrite makes
+// a new entry. The header packs both lengths with 28 bits of the key's
+// hash (entry.go). Two structures point to the entry, with plain 8-byte
+// pointers:
 //
 //   - a hash table written for it: a small directory (dir.go) of
 //     open-addressing tables (table.go) of groups of 7 slots (group.go).
-//     A group is 128 bytes, two cache lines: a word of one-byte tags (7
-//     bits of the hash), the 7 refs, an overflow count and filter. A Get
+//     A group is 64 bytes, one cache line: a word of one-byte tags (7 bits
+//     of the hash) and an overflow filter, and the 7 pointers. A Get
 //     hashes the key with hash/maphash under a per-store seed, matches the
-//     tag against the group's 7 tags at once, checks the ref's hash bits
-//     and key length, and only then reads the entry, where it compares the
-//     key and finds the value right after it: a hit costs its group (1.17
-//     groups on average at 3M entries) and one more access, a miss its
-//     group (1.09).
-//   - an ordered index for Scan (sorted.go): the same refs again, in key
-//     order, in a sorted list of sorted chunks of at most 128 refs.
+//     tag against the group's 7 tags at once, and reads the entry of a
+//     slot that matches, where it checks the hash bits and key length in
+//     the header, compares the key and finds the value right after it: a
+//     hit costs its group (sometimes the next one too) and its entry.
+//   - an ordered index for Scan (sorted.go): the same pointers again, in
+//     key order, in a sorted list of sorted chunks of at most 128.
 //
-// At the auth engine's shape (17- and 33-byte keys, values of 0 to 110
-// bytes) a store of 3M entries costs the entries themselves, rounded up to
-// their size class, plus about 24 bytes of table (21 to 26 as it grows)
-// and 18 of index per entry: 120 bytes per entry in all. See
-// bench_test.go.
+// At the auth engine's shape (17- and 33-byte keys, values of 0 to 95
+// bytes) a store of 3M entries costs the entries themselves with their
+// headers, rounded up to their size class, plus about 13 bytes of table
+// (11 to 14 as it grows) and 9 of index per entry. See bench_test.go.
 //
 // # Sharing
 //
@@ -47,15 +46,12 @@
 // tries (and taking the read lock only after many). So a Get sees every
 // write of a commit or none, and never waits for a writer unless one is
 // at work on the table just then. Everything a lookup reads while a
-// commit may be writing is read atomically: the published directory
-// (dir.go), the groups' control words, slots and filters (group.go), and
-// the entries, which never change once a ref to them is published. A
-// lookup checks the sequence number again before it follows a pointer
-// (table.go): a slot being rewritten may show the pointer of one ref and
-// the lengths of another.
+// commit may be writing is read atomically, the published directory
+// (dir.go), the groups' control words and slots (group.go), or never
+// changes: the entries, whole before a pointer to them is published.
 //
 // Scan takes the read lock, so scans run side by side but not during a
-// commit; it collects the refs under the lock and calls fn after
+// commit; it collects the entries under the lock and calls fn after
 // releasing it, so fn may use the store. Hashing keys and copying new
 // entries happen before Commit takes the lock; growing the hash table
 // rebuilds at most one table of 6,272 entries at a time under it.
@@ -119,44 +115,43 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	h := hashKey(s.seed, key)
-	r, ok, closed := s.lookup(key, h)
+	e, ok, closed := s.lookup(key, h)
 	switch {
 	case closed:
 		return nil, store.ErrClosed
 	case !ok:
 		return nil, store.ErrNotFound
 	}
-	return r.value(), nil
+	return e.value(), nil
 }
 
 // lookup finds key, whose hash is h, and reports whether the store was
 // closed, without the lock if it can (see the package doc).
-func (s *Store) lookup(key []byte, h uint64) (r ref, ok, closed bool) {
+func (s *Store) lookup(key []byte, h uint64) (e *entry, ok, closed bool) {
 	for try := range spinTries + yieldTries {
 		if try >= spinTries {
 			runtime.Gosched()
 		}
-		v := validator{seq: &s.seq, at: s.seq.Load()}
-		if v.at&1 != 0 {
+		at := s.seq.Load()
+		if at&1 != 0 {
 			continue
 		}
-		r, ok = s.table.lookup(key, h, v)
+		e, ok = s.table.lookup(key, h)
 		closed = s.closed.Load()
-		if !v.changed() {
-			return r, ok, closed
+		if s.seq.Load() == at {
+			return e, ok, closed
 		}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r, ok = s.table.lookup(key, h, validator{})
-	return r, ok, s.closed.Load()
+	e, ok = s.table.lookup(key, h)
+	return e, ok, s.closed.Load()
 }
 
-// Scan implements [store.Store]. It collects the refs of the matching
-// entries under the read lock and calls fn after releasing it, so fn may
-// write to the store; the entries being immutable, the refs are the
-// snapshot. key and value are views of the entries and must not be
-// modified.
+// Scan implements [store.Store]. It collects the matching entries under
+// the read lock and calls fn after releasing it, so fn may write to the
+// store; the entries being immutable, they are the snapshot. key and value
+// are views of the entries and must not be modified.
 func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -164,22 +159,22 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []by
 	if len(prefix) > store.MaxKeySize {
 		return store.ErrInvalidArgument
 	}
-	var refs []ref
+	var es []*entry
 	s.mu.RLock()
 	if s.closed.Load() {
 		s.mu.RUnlock()
 		return store.ErrClosed
 	}
-	s.index.ascend(prefix, func(r ref) bool {
-		refs = append(refs, r)
+	s.index.ascend(prefix, func(e *entry) bool {
+		es = append(es, e)
 		return true
 	})
 	s.mu.RUnlock()
-	for _, r := range refs {
+	for _, e := range es {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(r.key(), r.value()); err != nil {
+		if err := fn(e.key(), e.value()); err != nil {
 			return err
 		}
 	}
@@ -190,7 +185,7 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, fn func(key, value []by
 // and, for a put, the new entry.
 type prepared struct {
 	h     uint64
-	entry ref // zero for a delete
+	entry *entry // nil for a delete
 }
 
 // Commit implements [store.Store].
@@ -207,7 +202,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	preps := small[:0]
 	for _, op := range ops {
 		h := hashKey(s.seed, op.Key)
-		var e ref
+		var e *entry
 		if op.Kind == store.OpPut {
 			e = newEntry(op.Key, op.Value, h)
 		}
@@ -225,12 +220,12 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		return store.ErrClosed
 	}
 	for i, g := range guards {
-		r, ok := s.table.get(g.Key, ghashes[i])
+		e, ok := s.table.get(g.Key, ghashes[i])
 		switch g.Kind {
 		case store.GuardAbsent:
 			ok = !ok
 		case store.GuardEqual:
-			ok = ok && bytes.Equal(r.value(), g.Value)
+			ok = ok && bytes.Equal(e.value(), g.Value)
 		}
 		if !ok {
 			return store.ErrConflict
@@ -244,11 +239,11 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		switch {
 		case op.Kind == store.OpPut && found:
 			old := &t.groups[gi].slots[slot]
-			if bytes.Equal(old.load().value(), p.entry.value()) {
+			if bytes.Equal(old.Load().value(), p.entry.value()) {
 				continue // same bytes: keep the entry, skip the index
 			}
 			w.open()
-			old.store(p.entry)
+			old.Store(p.entry)
 			s.index.replace(p.entry)
 		case op.Kind == store.OpPut:
 			w.open()

@@ -6,26 +6,27 @@ import (
 	"slices"
 )
 
-// index is the ordered index of the store for Scan: the refs of every
+// index is the ordered index of the store for Scan: pointers to every
 // entry, in increasing key order, kept as a sorted list of sorted chunks (a
-// two-level B-tree). It holds the same 16-byte refs as the table, so keys
+// two-level B-tree). It points to the same entries as the table, so keys
 // are stored once, in the entries.
 //
-// Chunks hold at most chunkMax refs. A full chunk splits in two before an
-// insert; a chunk that falls under chunkMax/4 merges with a neighbour when
-// the two fit in 3/4 of a chunk, and an empty chunk goes. Every chunk's
-// array has fewer than 2×chunkStep spare refs, growing and shrinking by
-// that step (256 bytes, a size class of its own at every multiple up to 2
-// KiB), so the index costs about 18 bytes per entry.
+// Chunks hold at most chunkMax entries. A full chunk splits in two before
+// an insert; a chunk that falls under chunkMax/4 merges with a neighbour
+// when the two fit in 3/4 of a chunk, and an empty chunk goes. Every
+// chunk's array has fewer than 2×chunkStep spare places, growing and
+// shrinking by that step (128 bytes, a size class of its own at every
+// multiple up to 1152 bytes), so the index costs about 9 bytes per entry.
 //
 // Each chunk also keeps the first 8 bytes of its first key as a big-endian
 // number: the search for a key's chunk compares those without reading any
 // entry, but on a tie. Within a chunk, the binary search reads an entry at
-// each step, and that dominates the cost of an insert at scale. 128 refs
-// per chunk was the fastest to build 3M entries of random keys (ns/entry
-// for chunks of 64, 128, 256, 512: 2827, 1758, 2078, 2385): smaller chunks
-// move more of the chunk list on splits (32 bytes per chunk, 1 MiB at 3M
-// entries), larger ones more refs within the chunk (under GC, with write
+// each step, and that dominates the cost of an insert at scale. 128
+// entries per chunk was the fastest to build 3M entries of random keys
+// (ns/entry for chunks of 64, 128, 256, 512: 2827, 1758, 2078, 2385, with
+// the 16-byte references of an earlier layout): smaller chunks move more
+// of the chunk list on splits (32 bytes per chunk, 1 MiB at 3M entries),
+// larger ones more pointers within the chunk (under GC, with write
 // barriers) and read more entries per search.
 type index struct {
 	chunks []chunk // every chunk non-empty; keys increase across chunks
@@ -33,7 +34,7 @@ type index struct {
 
 type chunk struct {
 	first uint64 // prefix8 of refs[0]'s key
-	refs  []ref
+	refs  []*entry
 }
 
 const (
@@ -79,9 +80,9 @@ func (x *index) chunkFor(k []byte) int {
 	return max(lo-1, 0)
 }
 
-// search returns the position of the first ref of refs whose key is >= k,
+// search returns the position of the first entry of refs whose key is >= k,
 // and whether that key is k.
-func search(refs []ref, k []byte) (int, bool) {
+func search(refs []*entry, k []byte) (int, bool) {
 	lo, hi := 0, len(refs)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -101,15 +102,15 @@ func (x *index) locate(k []byte) (ci, i int, found bool) {
 	return ci, i, found
 }
 
-// resized returns a copy of refs with room for n refs or more, rounded up
-// to a multiple of chunkStep.
-func resized(refs []ref, n int) []ref {
+// resized returns a copy of refs with room for n entries or more, rounded
+// up to a multiple of chunkStep.
+func resized(refs []*entry, n int) []*entry {
 	n = (n + chunkStep - 1) / chunkStep * chunkStep
-	return append(make([]ref, 0, n), refs...)
+	return append(make([]*entry, 0, n), refs...)
 }
 
 // insert adds r, whose key must be absent.
-func (x *index) insert(r ref) {
+func (x *index) insert(r *entry) {
 	k := r.key()
 	if len(x.chunks) == 0 {
 		x.chunks = []chunk{{first: prefix8(k), refs: append(resized(nil, 1), r)}}
@@ -142,9 +143,9 @@ func (x *index) split(ci int) {
 	x.chunks = slices.Insert(x.chunks, ci+1, chunk{first: prefix8(right[0].key()), refs: right})
 }
 
-// replace swaps the ref of a key present in the index for r, a newer
+// replace swaps the entry of a key present in the index for r, a newer
 // entry of the same key.
-func (x *index) replace(r ref) {
+func (x *index) replace(r *entry) {
 	ci, i, found := x.locate(r.key())
 	if !found {
 		panic("memstore: index out of step with the table")
@@ -152,14 +153,14 @@ func (x *index) replace(r ref) {
 	x.chunks[ci].refs[i] = r
 }
 
-// remove deletes the ref of k, which must be present.
+// remove deletes the entry of k, which must be present.
 func (x *index) remove(k []byte) {
 	ci, i, found := x.locate(k)
 	if !found {
 		panic("memstore: index out of step with the table")
 	}
 	c := &x.chunks[ci]
-	c.refs = slices.Delete(c.refs, i, i+1) // clears the vacated ref
+	c.refs = slices.Delete(c.refs, i, i+1) // clears the vacated place
 	switch n := len(c.refs); {
 	case n == 0:
 		x.chunks = slices.Delete(x.chunks, ci, ci+1)
@@ -193,9 +194,9 @@ func (x *index) merge(ci int) bool {
 	return false
 }
 
-// ascend calls fn for every ref whose key starts with prefix, in order,
+// ascend calls fn for every entry whose key starts with prefix, in order,
 // until fn returns false.
-func (x *index) ascend(prefix []byte, fn func(ref) bool) {
+func (x *index) ascend(prefix []byte, fn func(*entry) bool) {
 	if len(x.chunks) == 0 {
 		return
 	}

@@ -161,7 +161,7 @@ func checkStore(t *testing.T, s *Store, hf func([]byte) uint64, model map[string
 // checkIndex checks the index's invariants: chunks non-empty, at most
 // chunkMax long, within 2 chunkSteps of their capacity, with the right
 // first prefix; keys strictly increasing, those of model, each with the
-// very ref that the table holds.
+// very entry that the table holds.
 func checkIndex(t *testing.T, x *index, m *hashTable, hf func([]byte) uint64, model map[string]string) {
 	t.Helper()
 	var prev []byte

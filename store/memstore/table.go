@@ -1,40 +1,37 @@
 package memstore
 
-import (
-	"hash/maphash"
-	"sync/atomic"
-)
+import "hash/maphash"
 
-// table is one open-addressing hash table of entry refs, in the style of
+// table is one open-addressing hash table of entries, in the style of
 // SwissTable and F14, over an array of groups (group.go) of any length.
 // The store's hash table (dir.go) is a directory of such tables.
 //
 // A key's probe sequence starts at the group that 13 of the hash bits kept
-// in refs pick (bits 36-48, by Lemire's multiply-shift range reduction),
-// and moves on group by group, wrapping around. An insert takes the first
-// empty slot on it, adding itself to the overflow count and filter of
-// every full group it passes; a lookup stops at the first group whose
-// filter rules it out; a deletion empties its slot and takes one off the
-// counts it added. There are no tombstones, and a miss usually reads one
-// group even when groups are full (1.09 groups on average at 3M entries,
-// and a hit 1.17).
+// in entry headers pick (bits 36-48, by Lemire's multiply-shift range
+// reduction), and moves on group by group, wrapping around. An insert
+// takes the first empty slot on it, adding itself to the overflow count
+// and filter of every full group it passes; a lookup stops at the first
+// group whose filter rules it out; a deletion empties its slot and takes
+// one off the counts it added. There are no tombstones, and a lookup
+// usually reads one group even when groups are full.
 //
 // The table is rebuilt, a quarter larger, when 7/8 of its slots are full:
 // the load at which groups of 7 slots with 7-bit tags still probe about
 // one group per lookup (Go's maps and Abseil's also grow at 7/8; F14 at
 // 6/7). A rebuild sizes the table for a load of 0.7, so the load stays
 // between 0.7 and 0.875 as entries are added, and the memory per entry
-// with it (21 to 26 bytes of table), where doubling would swing it between
-// 0.44 and 0.875 (measured: 351 to 406 bytes per API key of the engine's
-// shape, against 355 to 361). Deletions shrink the table once fewer than
-// 1/16 of its slots are full. A rebuild reads the hash bits kept in each
-// ref, never a key; growing by a quarter rebuilds each entry four times
-// over instead of once, at a few nanoseconds each.
+// with it (11 to 14 bytes of table, with the overflow counts), where
+// doubling would swing it between 0.44 and 0.875. Deletions shrink the
+// table once fewer than 1/16 of its slots are full. A rebuild takes each
+// entry's hash bits from its header, never hashing a key again.
 type table struct {
 	groups []group
-	used   int  // full slots
-	growAt int  // rebuild when used reaches it
-	depth  uint // local depth: how many top hash bits its keys share
+	// overflow counts, per group, the entries whose probe passed it full:
+	// the writer's alone, so kept out of the groups that lookups read.
+	overflow []uint32
+	used     int  // full slots
+	growAt   int  // rebuild when used reaches it
+	depth    uint // local depth: how many top hash bits its keys share
 }
 
 // growAt is the number of entries that a table of size groups holds
@@ -58,6 +55,7 @@ func (t *table) reset(size int) {
 	for gi := range t.groups {
 		t.groups[gi].ctrl.Store(allEmpty)
 	}
+	t.overflow = make([]uint32, size)
 	t.used = 0
 	t.growAt = growAt(size)
 }
@@ -71,13 +69,13 @@ type probe struct {
 }
 
 // startBits is how many hash bits pick a probe sequence's first group: the
-// low ones of those refs keep, below the directory's.
+// low ones of those entry headers keep, below the directory's.
 const startBits = 13
 
-// probeOf starts the probe sequence of a hash, or of a ref's meta, whose
-// hash bits are the same, over groups: it maps the start bits to a group
-// by multiplying (Lemire's fast range), as tables need not be a power of
-// two long.
+// probeOf starts the probe sequence of a hash, or of an entry's header,
+// whose hash bits are the same, over groups: it maps the start bits to a
+// group by multiplying (Lemire's fast range), as tables need not be a
+// power of two long.
 func probeOf(meta uint64, groups []group) probe {
 	n := uint64(len(groups))
 	return probe{gi: (meta >> hashShift & (1<<startBits - 1)) * n >> startBits, n: n}
@@ -89,68 +87,56 @@ func (p *probe) next() {
 	}
 }
 
-// A validator tells a lookup that holds no lock whether a commit has begun
-// since it started: seq is the store's sequence number, and at its value
-// when the lookup began. The zero validator, a writer's, never reports a
-// change.
-type validator struct {
-	seq *atomic.Uint64
-	at  uint64
-}
-
-func (v validator) changed() bool { return v.seq != nil && v.seq.Load() != v.at }
-
-// find returns the group, slot and ref of key, whose hash is h, in groups,
-// the groups of a table.
+// find returns the group, slot and entry of key, whose hash is h, in
+// groups, the groups of a table.
 //
-// A lookup without the lock passes its validator: while a commit changes
-// the groups, a slot may show the pointer of one ref and the lengths of
-// another, so find checks that no commit has begun before it follows a
-// pointer. It may return a wrong answer then (the caller checks the
-// sequence number again and looks again), but it never reads outside an
-// entry, and it visits each group at most once.
-func find(groups []group, key []byte, h uint64, v validator) (gi uint64, i int, r ref, ok bool) {
+// A lookup that holds no lock may meet a commit at work: a control byte
+// that names a slot not yet (or no longer) holding an entry of that tag,
+// a filter not yet updated. Every slot holds nil or a pointer to a whole
+// entry, which never changes, so find reads nothing but entries and never
+// outside one; it may then return a wrong answer, which the caller finds
+// out from the store's sequence number, and it visits each group at most
+// once.
+func find(groups []group, key []byte, h uint64) (gi uint64, i int, e *entry, ok bool) {
 	tag, want := tagOf(h), probeMeta(key, h)
 	pass := passBit(tag)
 	p := probeOf(h, groups)
 	for range len(groups) {
 		g := &groups[p.gi]
-		for m := matchTag(g.ctrl.Load(), tag); m != 0; m = m.withoutFirst() {
+		ctrl := g.ctrl.Load()
+		for m := matchTag(ctrl, tag); m != 0; m = m.withoutFirst() {
 			i := m.first()
-			r := g.slots[i].load()
-			if r.meta&matchMask != want || r.p == nil {
+			e := g.slots[i].Load()
+			if e == nil || e.meta&matchMask != want {
 				continue
 			}
-			if v.changed() {
-				return 0, 0, ref{}, false
-			}
-			if string(r.key()) == string(key) {
-				return p.gi, i, r, true
+			if string(e.key()) == string(key) {
+				return p.gi, i, e, true
 			}
 		}
-		if g.passed.Load()&pass == 0 {
+		if ctrl&pass == 0 {
 			break
 		}
 		p.next()
 	}
-	return 0, 0, ref{}, false
+	return 0, 0, nil, false
 }
 
-// add puts r, with tag tag, in the first empty slot of its probe sequence,
+// add puts e, with tag tag, in the first empty slot of its probe sequence,
 // counting it in the groups it passes. Its key must be absent, and used
 // below growAt.
-func (t *table) add(r ref, tag uint8) {
-	for p := probeOf(r.meta, t.groups); ; p.next() {
+func (t *table) add(e *entry, tag uint8) {
+	for p := probeOf(e.meta, t.groups); ; p.next() {
 		g := &t.groups[p.gi]
 		if m := matchEmpty(g.ctrl.Load()); m != 0 {
 			i := m.first()
-			g.slots[i].store(r)
+			g.slots[i].Store(e)
 			g.setCtrl(i, tag)
 			t.used++
 			return
 		}
-		g.overflow++
-		g.passed.Store(g.passed.Load() | passBit(tag))
+		t.overflow[p.gi]++
+		g.pass(tag)
 	}
 }
 
@@ -158,13 +144,12 @@ func (t *table) add(r ref, tag uint8) {
 // if it is mostly empty; it reports whether it did.
 func (t *table) remove(gi uint64, i int) (rebuilt bool) {
 	g := &t.groups[gi]
-	r := g.slots[i].load()
+	e := g.slots[i].Load()
 	g.setCtrl(i, ctrlEmpty)
-	g.slots[i].store(ref{}) // let the entry go
-	for p := probeOf(r.meta, t.groups); p.gi != gi; p.next() {
-		pg := &t.groups[p.gi]
-		if pg.overflow--; pg.overflow == 0 {
-			pg.passed.Store(0)
+	g.slots[i].Store(nil) // let the entry go
+	for p := probeOf(e.meta, t.groups); p.gi != gi; p.next() {
+		if t.overflow[p.gi]--; t.overflow[p.gi] == 0 {
+			t.groups[p.gi].clearFilter()
 		}
 	}
 	t.used--
@@ -182,13 +167,13 @@ func (t *table) rebuild(size int) {
 	eachFull(old, t.add)
 }
 
-// eachFull calls fn with the ref and tag of every full slot of groups.
-func eachFull(groups []group, fn func(r ref, tag uint8)) {
+// eachFull calls fn with the entry and tag of every full slot of groups.
+func eachFull(groups []group, fn func(e *entry, tag uint8)) {
 	for gi := range groups {
 		g := &groups[gi]
 		for m := matchFull(g.ctrl.Load()); m != 0; m = m.withoutFirst() {
 			i := m.first()
-			fn(g.slots[i].load(), g.ctrlAt(i))
+			fn(g.slots[i].Load(), g.ctrlAt(i))
 		}
 	}
 }

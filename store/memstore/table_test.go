@@ -1,10 +1,12 @@
 package memstore
 
 import (
+	"bytes"
 	"fmt"
 	"hash/maphash"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"unsafe"
@@ -12,12 +14,61 @@ import (
 
 // TestSizes checks the layout that the package's cost model rests on.
 func TestSizes(t *testing.T) {
-	if s := unsafe.Sizeof(ref{}); s != 16 {
-		t.Errorf("a ref is %d bytes, want 16", s)
+	if headerSize != 8 {
+		t.Errorf("an entry header is %d bytes, want 8", headerSize)
 	}
-	if s := unsafe.Sizeof(group{}); s != 128 {
-		t.Errorf("a group is %d bytes, want 128", s)
+	if s := unsafe.Sizeof(group{}); s != 64 {
+		t.Errorf("a group is %d bytes, want 64", s)
 	}
+}
+
+// TestEntryLayout checks that an entry's header, key and value read back
+// what newEntry was given, that its views cannot be appended into each
+// other, and that its allocation is the smallest that holds them.
+func TestEntryLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, kl := range []int{1, 7, 8, 9, 17, 33, 4096} {
+		for _, vl := range []int{0, 1, 7, 8, 39, 95, 111, 1 << 20} {
+			key, value := make([]byte, kl), make([]byte, vl)
+			for i := range key {
+				key[i] = byte(rng.Uint32())
+			}
+			for i := range value {
+				value[i] = byte(rng.Uint32())
+			}
+			h := rng.Uint64()
+			e := newEntry(key, value, h)
+			if e.klen() != kl || e.vlen() != vl || e.meta>>hashShift != h>>hashShift {
+				t.Fatalf("key %d, value %d bytes, hash %#x: header %#x", kl, vl, h, e.meta)
+			}
+			if e.meta&matchMask != probeMeta(key, h) {
+				t.Fatalf("key %d bytes: header %#x does not match probe %#x", kl, e.meta, probeMeta(key, h))
+			}
+			if !bytes.Equal(e.key(), key) || !bytes.Equal(e.value(), value) {
+				t.Fatalf("key %d, value %d bytes: views differ from the input", kl, vl)
+			}
+			if cap(e.key()) != kl || e.value() == nil || cap(e.value()) != vl {
+				t.Fatalf("key %d, value %d bytes: views of capacity %d and %d", kl, vl, cap(e.key()), cap(e.value()))
+			}
+		}
+	}
+	// The engine's hot record, 17-byte key and 95-byte value, fits the
+	// 128-byte size class with its header.
+	key, value := make([]byte, 17), make([]byte, 95)
+	if got := testing.AllocsPerRun(100, func() { newEntry(key, value, 0) }); got != 1 {
+		t.Fatalf("newEntry made %v allocations, want 1", got)
+	}
+	var before, after runtime.MemStats
+	keep := make([]*entry, 1000)
+	runtime.ReadMemStats(&before)
+	for i := range keep {
+		keep[i] = newEntry(key, value, 0)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 1000; per != 128 {
+		t.Fatalf("an entry of a 17-byte key and a 95-byte value takes %d bytes, want 128", per)
+	}
+	runtime.KeepAlive(keep)
 }
 
 // TestMatch checks the SWAR matches of a control word against a plain loop
@@ -37,7 +88,8 @@ func TestMatch(t *testing.T) {
 			}
 			ctrl |= c << (8 * i)
 		}
-		ctrl |= ctrlNone << 56
+		// The filter's byte: any filter, the top bit set.
+		ctrl |= filterTop | uint64(rng.IntN(128))<<filterShift
 		tag := uint8(rng.IntN(4) * 0x21)
 		var tagged, empty, full slotset
 		for i, tg := range tags {
@@ -129,7 +181,7 @@ func testHashTable(t *testing.T, hf func(maphash.Seed, []byte) uint64, n int) {
 		h := hf(seed, []byte(k))
 		e := newEntry([]byte(k), []byte(v), h)
 		if tb, gi, i, ok := m.find([]byte(k), h); ok {
-			tb.groups[gi].slots[i].store(e)
+			tb.groups[gi].slots[i].Store(e)
 		} else {
 			m.insert(e, h)
 		}
@@ -189,7 +241,7 @@ func checkHashTable(t *testing.T, m *hashTable, hf func([]byte) uint64, model ma
 		if ok != want || ok && string(r.value()) != v {
 			t.Fatalf("get(%q) = %q, %v; want %q, %v", k, r.value(), ok, v, want)
 		}
-		if lr, lok := m.lookup([]byte(k), hf([]byte(k)), validator{}); lok != ok || lr != r {
+		if lr, lok := m.lookup([]byte(k), hf([]byte(k))); lok != ok || lr != r {
 			t.Fatalf("lookup(%q) in the published directory = %v, %v; get says %v, %v", k, lr, lok, r, ok)
 		}
 	}
@@ -240,19 +292,22 @@ func checkTable(t *testing.T, tb *table, hf func([]byte) uint64, model map[strin
 	if size == 0 || tb.growAt != growAt(size) || tb.used > tb.growAt {
 		t.Fatalf("table of %d groups, growAt %d, used %d", size, tb.growAt, tb.used)
 	}
+	if len(tb.overflow) != size {
+		t.Fatalf("table of %d groups has %d overflow counts", size, len(tb.overflow))
+	}
 	overflow := make([]uint32, size)
-	passed := make([]uint32, size)
+	passed := make([]uint64, size)
 	full := 0
 	for gi := range tb.groups {
 		g := &tb.groups[gi]
-		if g.ctrlAt(groupSize) != ctrlNone {
-			t.Fatalf("group %d: eighth control byte %#x", gi, g.ctrlAt(groupSize))
+		if g.ctrlAt(groupSize)&0x80 == 0 {
+			t.Fatalf("group %d: filter byte %#x without its top bit", gi, g.ctrlAt(groupSize))
 		}
 		for i := range g.slots {
-			r, c := g.slots[i].load(), g.ctrlAt(i)
+			r, c := g.slots[i].Load(), g.ctrlAt(i)
 			if c == ctrlEmpty {
-				if r != (ref{}) {
-					t.Fatalf("group %d slot %d: empty but holds a ref", gi, i)
+				if r != nil {
+					t.Fatalf("group %d slot %d: empty but holds an entry", gi, i)
 				}
 				continue
 			}
@@ -263,7 +318,7 @@ func checkTable(t *testing.T, tb *table, hf func([]byte) uint64, model map[strin
 			case c >= 0x80 || c != tagOf(h):
 				t.Fatalf("key %q: control byte %#x, tag %#x", k, c, tagOf(h))
 			case r.meta>>hashShift != h>>hashShift || r.klen() != len(k):
-				t.Fatalf("key %q: meta %#x for hash %#x", k, r.meta, h)
+				t.Fatalf("key %q: header %#x for hash %#x", k, r.meta, h)
 			case model[string(k)] != string(r.value()):
 				t.Fatalf("key %q holds %q, want %q", k, r.value(), model[string(k)])
 			case tb.depth > 0 && h>>(64-tb.depth) != prefix:
@@ -283,10 +338,10 @@ func checkTable(t *testing.T, tb *table, hf func([]byte) uint64, model map[strin
 		t.Fatalf("table has %d full slots, counts %d", full, tb.used)
 	}
 	for gi := range tb.groups {
-		g := &tb.groups[gi]
-		if f := g.passed.Load(); g.overflow != overflow[gi] || f&passed[gi] != passed[gi] || g.overflow == 0 && f != 0 {
+		f, n := tb.groups[gi].filter(), tb.overflow[gi]
+		if n != overflow[gi] || f&passed[gi] != passed[gi] || n == 0 && f != 0 {
 			t.Fatalf("group %d: overflow %d, filter %#x; want %d, a superset of %#x",
-				gi, g.overflow, f, overflow[gi], passed[gi])
+				gi, n, f, overflow[gi], passed[gi])
 		}
 	}
 }
