@@ -182,16 +182,30 @@ func (a *Agent) Version() uint64 {
 // them), sorted by key. The tables' tags sort in the order
 // record.AgentTablePrefixes lists them; within a table the snapshot's own
 // order serves where it is the key order, and the rest is sorted.
+//
+// The agent keys come in the wire form of their hot records, whole; they
+// go into the store in the store form, under their digest prefix, as the
+// engine writes them. So what an apply compares with the store (see
+// Agent.diff) is a store form on both sides, and an agent store holding
+// the wire form, as an earlier release wrote it, has those records
+// rewritten in the store form by the next apply.
 func snapshotRecords(snap *snapshot.Snapshot) []record.KV {
 	out := make([]record.KV, 0, 1+len(snap.AgentKeys)+3*len(snap.Credentials))
 	c := record.Cluster{ID: snap.Cluster, Type: snap.Type, SASL: snap.SASL, Account: snap.Account, Workspace: snap.Workspace}
 	out = append(out, record.KV{Key: record.ClusterKey(snap.Cluster), Value: record.AppendCluster(nil, &c)})
 	start := len(out)
+	// Their keys and values are cut from one buffer.
+	hotBuf := make([]byte, 0, len(snap.AgentKeys)*(1+keys.PrefixSize+record.KeyStoreSize))
+	cutHot := func(start int) []byte { return hotBuf[start:len(hotBuf):len(hotBuf)] }
 	for _, hot := range snap.AgentKeys {
-		v, _ := record.ViewKey(hot) // checked by snapshot.Decode
-		var hk [1 + keys.PrefixSize]byte
-		key := bytes.Clone(record.HashKey(&hk, (*[keys.PrefixSize]byte)(v.Digest())))
-		out = append(out, record.KV{Key: key, Value: hot})
+		v, _ := record.ViewKeyWire(hot) // checked by snapshot.Decode
+		k := v.Key()
+		start := len(hotBuf)
+		hotBuf = record.AppendHashKey(hotBuf, (*[keys.PrefixSize]byte)(k.Digest[:]))
+		key := cutHot(start)
+		start = len(hotBuf)
+		hotBuf = record.AppendKey(hotBuf, &k)
+		out = append(out, record.KV{Key: key, Value: cutHot(start)})
 	}
 	sortKV(out[start:])
 	// Credentials are sorted by id, and so are their records and listing

@@ -14,7 +14,8 @@ import (
 //
 // The path: parse the text (prefix, length, alphabet, checksum: no store
 // access); digest it; read the one record indexed under the digest's first
-// 16 bytes; compare the full stored digest in constant time; check expiry.
+// 16 bytes; compare the full stored digest (those 16 bytes and the 16 the
+// record holds) in constant time; check expiry.
 // A valid secret costs one store read and no allocation on the memory
 // store. Over a store on disk, the engine's index refuses an unknown secret
 // and its cache answers for a recently seen key, with no store read (see
@@ -63,13 +64,13 @@ func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, epoch uint64, 
 		}
 		return fmt.Errorf("auth: looking up key: %w", err)
 	}
-	v, err := record.ViewKey(raw)
+	v, err := record.ViewKey(d.Prefix(), raw)
 	if err != nil {
 		return fmt.Errorf("auth: reading key: %w", err)
 	}
 	// Another key may share the 16-byte prefix; only the full digest,
 	// compared in constant time, decides.
-	if !d.EqualBytes(v.Digest()) {
+	if !v.DigestEqual(d) {
 		return errUnknown
 	}
 	if hot := e.hot; hot != nil && hot.cacheCap > 0 {

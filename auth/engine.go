@@ -107,6 +107,15 @@ type keyBuf struct {
 // New returns an engine over s. On an empty store it records the store
 // format; on a store of another format, or one that holds data but no
 // format record (not a streamauth store), it fails.
+//
+// A store of format 1, written by a release whose hot key records held the
+// whole digest, is upgraded to format 2 before New writes anything else:
+// only its format record changes. The engine reads the keys already there
+// as they are and writes the keys it creates in the shorter form of format
+// 2. An upgraded store is refused by earlier releases
+// ([store.ErrUnknownFormat]); an engine of an earlier release already
+// running over it (see [Options.Shared]) cannot read the keys created
+// since, so stop those before opening the store with this one.
 func New(ctx context.Context, s store.Store, opts Options) (*Engine, error) {
 	h, err := keys.NewHasher(opts.Pepper)
 	if err != nil {
@@ -215,10 +224,14 @@ func (e *Engine) loadIndex(ctx context.Context) error {
 	return nil
 }
 
+// checkFormat checks the store's format record, writing one on an empty
+// store, and upgrades a store of an older format this code reads
+// (record.MinStoreFormat) to record.StoreFormat before anything else is
+// written: see [New].
 func (e *Engine) checkFormat(ctx context.Context) error {
 	v, err := e.s.Get(ctx, record.MetaKey)
 	if err == nil {
-		return record.CheckMeta(v)
+		return e.upgradeFormat(ctx, v)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("auth: reading store format: %w", err)
@@ -238,6 +251,35 @@ func (e *Engine) checkFormat(ctx context.Context) error {
 		return err
 	}
 	return record.CheckMeta(v)
+}
+
+// upgradeFormat brings a store whose format record holds v to
+// record.StoreFormat. The records of the older format stay as they are
+// (this code reads them); only the format record changes, in a commit
+// guarded on its old value, so that an earlier release opened over the
+// store afterwards refuses it rather than misreading what this code
+// writes. A conflict is another engine having changed the record first:
+// the record is read again and checked again.
+func (e *Engine) upgradeFormat(ctx context.Context, v []byte) error {
+	for range e.maxAttempts {
+		f, err := record.MetaFormat(v)
+		if err != nil || f == record.StoreFormat {
+			return err
+		}
+		var b store.Batch
+		b.RequireValue(record.MetaKey, v).Put(record.MetaKey, record.MetaValue())
+		err = e.s.Commit(ctx, &b)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("auth: upgrading store format %d to %d: %w", f, record.StoreFormat, err)
+		}
+		if v, err = e.s.Get(ctx, record.MetaKey); err != nil {
+			return fmt.Errorf("auth: reading store format: %w", err)
+		}
+	}
+	return fmt.Errorf("auth: gave up upgrading the store format after %d conflicting writes: %w", e.maxAttempts, store.ErrConflict)
 }
 
 var errStopScan = errors.New("auth: stop scan")

@@ -336,9 +336,10 @@ func TestNewOtherFormat(t *testing.T) {
 		value []byte
 		want  error
 	}{
-		{"version 0", other(0), record.ErrUnknownFormat},
-		{"version 2", other(record.StoreFormat + 1), record.ErrUnknownFormat},
-		{"version 255", other(255), record.ErrUnknownFormat},
+		{"format 0", other(0), record.ErrUnknownFormat},
+		{"format 3", other(3), record.ErrUnknownFormat},
+		{"next format", other(record.StoreFormat + 1), record.ErrUnknownFormat},
+		{"format 255", other(255), record.ErrUnknownFormat},
 		{"not streamauth", []byte("something else"), store.ErrCorrupt},
 		{"empty", []byte{}, store.ErrCorrupt},
 		{"magic alone", good[:len(good)-1], store.ErrCorrupt},

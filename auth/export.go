@@ -84,8 +84,11 @@ func (e *Engine) gatherSnapshot(ctx context.Context, snap *snapshot.Snapshot) er
 		} else if err != nil {
 			return err
 		}
+		// A snapshot carries the hot record in its wire form, whole: the
+		// store form leaves out the digest prefix, which its store key
+		// holds and a snapshot has no key for.
 		if Kind(k.Kind) == KindAgent {
-			snap.AgentKeys = append(snap.AgentKeys, k.hashRaw)
+			snap.AgentKeys = append(snap.AgentKeys, record.AppendKeyWire(nil, &k.Key))
 		}
 		return nil
 	})

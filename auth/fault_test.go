@@ -554,7 +554,7 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 			if len(k) != 1+keys.PrefixSize {
 				t.Fatalf("hot key of length %d", len(k))
 			}
-			view, err := record.ViewKey(v)
+			view, err := record.ViewKey((*[keys.PrefixSize]byte)(k[1:]), v)
 			if err != nil {
 				t.Fatalf("hot record %x: %v", k, err)
 			}
@@ -582,7 +582,7 @@ func ftCheckStore(t *testing.T, s store.Store) *ftState {
 			if !ok {
 				t.Fatalf("K record of key %v without its hot record", id)
 			}
-			view, err := record.ViewKey(hot)
+			view, err := record.ViewKey(p, hot)
 			if err != nil || keys.KeyIDFromArray(view.ID()) != id {
 				t.Fatalf("K record of key %v points at another key's hot record (%v)", id, err)
 			}

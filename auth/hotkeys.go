@@ -84,7 +84,7 @@ type cachedKey struct {
 
 func cachedOf(v record.KeyView) cachedKey {
 	c := cachedKey{
-		cacheEntry: cacheEntry{id: v.ID(), expires: v.Expires()},
+		cacheEntry: cacheEntry{digest: v.Digest(), id: v.ID(), expires: v.Expires()},
 		keyScope: keyScope{
 			account:   v.Account(),
 			workspace: v.Workspace(),
@@ -93,7 +93,6 @@ func cachedOf(v record.KeyView) cachedKey {
 			flags:     v.Flags(),
 		},
 	}
-	copy(c.digest[:], v.Digest()) // a checked record's digest has the right size
 	return c
 }
 

@@ -19,6 +19,9 @@ import (
 // With reseal true the bytes are a record body and the target appends their
 // CRC-32C first, so the fuzzer gets past the checksum and exercises the
 // structural checks behind it (version, length, name length, key kind).
+// FuzzDecodeKey and FuzzViewKey take a seal mode instead (see hotAsIs): a
+// hot key record has two forms, each with its own checksum, and FuzzViewKey
+// also takes the digest prefix the record is read under.
 //
 // Property of each: the decoder never panics; it either refuses the input
 // with an error wrapping store.ErrCorrupt, or re-encoding what it decoded
@@ -218,16 +221,57 @@ func recordKeys() []record.Key {
 	return append(ks, record.Key{Kind: record.KindAccount})
 }
 
-// Offsets in the key records' bodies, written out here from the layout
-// rather than taken from the package.
+// Offsets and lengths of the key records' bodies, written out here from
+// the layout rather than taken from the package.
 const (
 	recordHotKindOff  = 1
-	recordHotLen      = 3 + 4*keys.UUIDSize + 8 + keys.DigestSize
+	recordHotDigest   = 3 + 4*keys.UUIDSize + 8 // where the digest (wire) or its second half (store) starts
+	recordHotStoreLen = recordHotDigest + keys.DigestSize - keys.PrefixSize
+	recordHotWireLen  = recordHotDigest + keys.DigestSize
 	recordMetaNameOff = 1 + keys.PrefixSize + 8
 )
 
+// How the key targets seal a hot record before decoding it: not at all,
+// or by appending the checksum of the store form (the CRC-32C of the
+// digest prefix followed by the body) or of the wire form (of the body
+// alone), so that the fuzzer gets past the checksum of either form and
+// exercises the checks behind it.
+const (
+	hotAsIs uint8 = iota
+	hotSealStore
+	hotSealWire
+	hotSealModes
+)
+
+// recordSealStore returns body followed by the checksum of a hot record in
+// its store form under prefix.
+func recordSealStore(prefix *[keys.PrefixSize]byte, body []byte) []byte {
+	sum := crc32.Update(crc32.Update(0, recordCastagnoli, prefix[:]), recordCastagnoli, body)
+	return binary.BigEndian.AppendUint32(bytes.Clone(body), sum)
+}
+
+// recordHotInput is the hot record a key target decodes under prefix.
+func recordHotInput(prefix *[keys.PrefixSize]byte, b []byte, seal uint8) []byte {
+	switch seal % hotSealModes {
+	case hotSealStore:
+		return recordSealStore(prefix, b)
+	case hotSealWire:
+		return recordSeal(b)
+	}
+	return b
+}
+
+// recordPrefix makes a digest prefix of the fuzzer's bytes: their first 16,
+// padded with zeros.
+func recordPrefix(b []byte) *[keys.PrefixSize]byte {
+	var p [keys.PrefixSize]byte
+	copy(p[:], b)
+	return &p
+}
+
 // recordKeyFromView builds the key a hot record holds, Created and Name
-// left zero.
+// left zero, from the view's accessors, and checks that KeyView.Key and
+// DigestEqual agree with them.
 func recordKeyFromView(t *testing.T, v record.KeyView) record.Key {
 	t.Helper()
 	k := record.Key{
@@ -236,105 +280,138 @@ func recordKeyFromView(t *testing.T, v record.KeyView) record.Key {
 		Account:   keys.AccountIDFromArray(v.Account()),
 		Workspace: keys.WorkspaceIDFromArray(v.Workspace()),
 		Cluster:   keys.ClusterIDFromArray(v.Cluster()),
+		Digest:    v.Digest(),
 	}
-	if n := copy(k.Digest[:], v.Digest()); n != keys.DigestSize || len(v.Digest()) != keys.DigestSize {
-		t.Fatalf("Digest() is %d bytes, want %d", len(v.Digest()), keys.DigestSize)
+	if vk := v.Key(); vk != k {
+		t.Fatalf("KeyView.Key() = %+v, the accessors read %+v", vk, k)
+	}
+	d, err := keys.DigestFromBytes(k.Digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.DigestEqual(&d) {
+		t.Fatal("DigestEqual(Digest()) is false")
 	}
 	return k
 }
 
+// recordHotForms returns, for each key, its digest prefix and its hot
+// record in both forms, with the bodies.
+type recordHotForms struct {
+	prefix                    []byte
+	store, wire, sbody, wbody []byte
+	meta, mbody               []byte
+}
+
+func recordForms() []recordHotForms {
+	body := func(enc []byte) []byte { return bytes.Clone(enc[:len(enc)-4]) }
+	var out []recordHotForms
+	for _, k := range recordKeys() {
+		st, wi, meta := record.AppendKey(nil, &k), record.AppendKeyWire(nil, &k), record.AppendKeyMeta(nil, &k)
+		out = append(out, recordHotForms{
+			prefix: bytes.Clone(k.Digest[:keys.PrefixSize]),
+			store:  st, wire: wi, sbody: body(st), wbody: body(wi),
+			meta: meta, mbody: body(meta),
+		})
+	}
+	return out
+}
+
 // FuzzDecodeKey checks DecodeKey on a pair of records, and ViewKey and
-// MetaPrefix with it. With reseal true both inputs are record bodies and get
-// their checksums.
+// MetaPrefix with it. With seal other than hotAsIs, both inputs are record
+// bodies and get their checksums: the meta record its own, the hot record
+// that of the store form under the digest prefix the meta body holds
+// (hotSealStore) or that of the wire form (hotSealWire).
 //
 // Property: nothing panics; each refusal wraps store.ErrCorrupt; DecodeKey
-// accepts exactly when ViewKey accepts the hot record, MetaPrefix accepts
-// the meta record, and the prefix it returns is the hot record's digest
-// prefix; and when DecodeKey accepts, AppendKey and AppendKeyMeta of what
-// it returned give back both inputs exactly, and the view's accessors read
-// the same fields.
+// accepts exactly when MetaPrefix accepts the meta record and ViewKey
+// accepts the hot record under the prefix MetaPrefix returns; and when
+// DecodeKey accepts, AppendKeyMeta of what it returned gives back the meta
+// record exactly, AppendKey (store form, 95 bytes) or AppendKeyWire (wire
+// form, 111 bytes) gives back the hot record exactly, and the view's
+// accessors read the same fields.
 func FuzzDecodeKey(f *testing.F) {
-	ks := recordKeys()
-	body := func(enc []byte) []byte { return bytes.Clone(enc[:len(enc)-4]) }
-	for i := range ks {
-		hot, meta := record.AppendKey(nil, &ks[i]), record.AppendKeyMeta(nil, &ks[i])
-		hb, mb := body(hot), body(meta)
-		f.Add(hot, meta, false)
-		f.Add(hb, mb, true)
-
-		// Each record corrupt, the other valid.
-		for _, c := range []struct {
+	forms := recordForms()
+	for i, fm := range forms {
+		for _, hot := range []struct {
 			enc, body []byte
-			other     func(b []byte, reseal bool)
-		}{
-			{hot, hb, func(b []byte, reseal bool) {
-				if reseal {
-					f.Add(b, mb, true)
-				} else {
-					f.Add(b, meta, false)
-				}
-			}},
-			{meta, mb, func(b []byte, reseal bool) {
-				if reseal {
-					f.Add(hb, b, true)
-				} else {
-					f.Add(hot, b, false)
-				}
-			}},
-		} {
-			flipped := bytes.Clone(c.enc)
+			seal      uint8
+		}{{fm.store, fm.sbody, hotSealStore}, {fm.wire, fm.wbody, hotSealWire}} {
+			f.Add(hot.enc, fm.meta, hotAsIs)
+			f.Add(hot.body, fm.mbody, hot.seal)
+
+			// The hot record corrupt, the meta record valid.
+			flipped := bytes.Clone(hot.enc)
 			flipped[len(flipped)/2] ^= 0x04
-			c.other(flipped, false)
-			c.other(c.enc[:len(c.enc)-1], false)
-			c.other(append(bytes.Clone(c.enc), 0), false)
-			v2 := bytes.Clone(c.body)
-			v2[0] = 2
-			c.other(v2, true)
-			c.other(c.body[:len(c.body)-1], true)
-			c.other(append(bytes.Clone(c.body), 'x'), true)
+			f.Add(flipped, fm.meta, hotAsIs)
+			f.Add(hot.enc[:len(hot.enc)-1], fm.meta, hotAsIs)
+			f.Add(append(bytes.Clone(hot.enc), 0), fm.meta, hotAsIs)
+			other := bytes.Clone(hot.body)
+			other[0] ^= 3 // version 1 for 2 and 2 for 1
+			f.Add(other, fm.mbody, hot.seal)
+			f.Add(hot.body[:len(hot.body)-1], fm.mbody, hot.seal)
+			f.Add(append(bytes.Clone(hot.body), 'x'), fm.mbody, hot.seal)
+			// Kinds out of range.
+			for _, kind := range []byte{0, 4, 255} {
+				kb := bytes.Clone(hot.body)
+				kb[recordHotKindOff] = kind
+				f.Add(kb, fm.mbody, hot.seal)
+			}
+			// The hot record followed by a name, as before the split.
+			f.Add(append(append(bytes.Clone(hot.body), 1), 'x'), fm.mbody, hot.seal)
+
+			// The meta record corrupt, the hot record valid.
+			mf := bytes.Clone(fm.meta)
+			mf[len(mf)/2] ^= 0x04
+			f.Add(hot.enc, mf, hotAsIs)
+			f.Add(hot.enc, fm.meta[:len(fm.meta)-1], hotAsIs)
+			f.Add(hot.enc, append(bytes.Clone(fm.meta), 0), hotAsIs)
+			long := bytes.Clone(fm.mbody)
+			long[recordMetaNameOff]++
+			f.Add(hot.body, long, hot.seal)
+			// The meta record of another key, of another digest prefix.
+			f.Add(hot.enc, forms[(i+1)%len(forms)].meta, hotAsIs)
+			// A prefix flip in the meta record, caught only by the
+			// pairing.
+			pf := bytes.Clone(fm.mbody)
+			pf[1] ^= 0x80
+			f.Add(hot.enc, recordSeal(pf), hotAsIs)
+			// The records swapped.
+			f.Add(fm.meta, hot.enc, hotAsIs)
 		}
-		// A wrong name length in the meta record.
-		long := bytes.Clone(mb)
-		long[recordMetaNameOff]++
-		f.Add(hb, long, true)
-		// Kinds out of range in the hot record.
-		for _, kind := range []byte{0, 4, 255} {
-			kb := bytes.Clone(hb)
-			kb[recordHotKindOff] = kind
-			f.Add(kb, mb, true)
-		}
-		// The hot record followed by a name, as before the split.
-		f.Add(append(append(bytes.Clone(hb), byte(len(ks[i].Name))), ks[i].Name...), mb, true)
-		// The meta record of another key, of another digest prefix.
-		j := (i + 1) % len(ks)
-		f.Add(hot, record.AppendKeyMeta(nil, &ks[j]), false)
-		// A prefix flip in the meta record, caught only by the pairing.
-		pf := bytes.Clone(mb)
-		pf[1] ^= 0x80
-		f.Add(hb, pf, true)
-		// The records swapped.
-		f.Add(meta, hot, false)
+		// Each body sealed as the other form.
+		f.Add(fm.sbody, fm.mbody, hotSealWire)
+		f.Add(fm.wbody, fm.mbody, hotSealStore)
 	}
-	f.Add([]byte(nil), []byte(nil), false)
-	f.Add([]byte(nil), []byte(nil), true)
-	f.Add([]byte{record.Version}, []byte{record.Version}, true)
-	f.Fuzz(func(t *testing.T, hot, meta []byte, reseal bool) {
-		hotIn, metaIn := recordInput(hot, reseal), recordInput(meta, reseal)
-		k, err := record.DecodeKey(hotIn, metaIn)
-		v, verr := record.ViewKey(hotIn)
-		p, perr := record.MetaPrefix(metaIn)
-		if verr != nil {
-			recordCheckRefusal(t, hotIn, verr)
+	f.Add([]byte(nil), []byte(nil), hotAsIs)
+	f.Add([]byte(nil), []byte(nil), hotSealStore)
+	f.Add([]byte(nil), []byte(nil), hotSealWire)
+	f.Add([]byte{record.Version}, []byte{record.Version}, hotSealWire)
+	f.Fuzz(func(t *testing.T, hot, meta []byte, seal uint8) {
+		metaIn := meta
+		if seal%hotSealModes != hotAsIs {
+			metaIn = recordSeal(meta)
 		}
+		// The store form is sealed under the prefix the meta body holds.
+		var mp []byte
+		if len(meta) > 1 {
+			mp = meta[1:]
+		}
+		hotIn := recordHotInput(recordPrefix(mp), hot, seal)
+		k, err := record.DecodeKey(hotIn, metaIn)
+		p, perr := record.MetaPrefix(metaIn)
+		var v record.KeyView
+		verr := perr
 		if perr != nil {
 			recordCheckRefusal(t, metaIn, perr)
 			if p != nil {
 				t.Fatalf("MetaPrefix(%x) = %x with error %v", metaIn, *p, perr)
 			}
+		} else if v, verr = record.ViewKey(p, hotIn); verr != nil {
+			recordCheckRefusal(t, hotIn, verr)
 		}
-		wantOK := verr == nil && perr == nil && bytes.Equal(p[:], v.Digest()[:keys.PrefixSize])
-		if (err == nil) != wantOK {
-			t.Fatalf("DecodeKey(%x, %x): %v; ViewKey: %v; MetaPrefix: %v", hotIn, metaIn, err, verr, perr)
+		if (err == nil) != (verr == nil) {
+			t.Fatalf("DecodeKey(%x, %x): %v; MetaPrefix: %v; ViewKey: %v", hotIn, metaIn, err, perr, verr)
 		}
 		if err != nil {
 			recordCheckRefusal(t, hotIn, err)
@@ -343,7 +420,17 @@ func FuzzDecodeKey(f *testing.F) {
 		if k.Kind < record.KindAccount || k.Kind > record.KindAgent {
 			t.Fatalf("accepted kind %d", k.Kind)
 		}
-		recordCheckSame(t, hotIn, record.AppendKey(nil, &k))
+		if !bytes.Equal(k.Digest[:keys.PrefixSize], p[:]) {
+			t.Fatalf("accepted a key of digest %x under prefix %x", k.Digest, *p)
+		}
+		switch len(hotIn) {
+		case recordHotStoreLen + 4:
+			recordCheckSame(t, hotIn, record.AppendKey(nil, &k))
+		case recordHotWireLen + 4:
+			recordCheckSame(t, hotIn, record.AppendKeyWire(nil, &k))
+		default:
+			t.Fatalf("accepted a hot record of %d bytes", len(hotIn))
+		}
 		recordCheckSame(t, metaIn, record.AppendKeyMeta(nil, &k))
 		vk := recordKeyFromView(t, v)
 		vk.Created, vk.Name = k.Created, k.Name
@@ -353,44 +440,112 @@ func FuzzDecodeKey(f *testing.F) {
 	})
 }
 
-// FuzzViewKey checks ViewKey on one hot record. Property: it never panics;
-// it refuses with store.ErrCorrupt, and then DecodeKey refuses the record
-// with any meta record; or it accepts a record of the hot record's length
-// and a kind in range, AppendKey of what its accessors read gives back the
-// input exactly, and DecodeKey accepts it with a meta record of its digest
-// prefix.
+// FuzzViewKey checks ViewKey on one hot record under a digest prefix made
+// of the first 16 bytes of its first input; seal says how the record is
+// sealed (see hotAsIs).
+//
+// Property: it never panics; it refuses with store.ErrCorrupt, and then
+// DecodeKey refuses the record with a meta record of that prefix; or it
+// accepts a record of a kind in range whose digest begins with the
+// prefix, and either the store form (95 bytes, version 2), which AppendKey
+// of what the accessors read gives back exactly and which no other prefix
+// and not ViewKeyWire accept, or the wire form (111 bytes, version 1),
+// which AppendKeyWire gives back exactly and ViewKeyWire reads alike; and
+// DecodeKey accepts it with a meta record of the prefix.
 func FuzzViewKey(f *testing.F) {
-	var encs [][]byte
-	for _, k := range recordKeys() {
-		encs = append(encs, record.AppendKey(nil, &k))
+	for _, fm := range recordForms() {
+		otherPrefix := bytes.Clone(fm.prefix)
+		otherPrefix[15] ^= 0x01
+		for _, hot := range []struct {
+			enc, body []byte
+			seal      uint8
+		}{{fm.store, fm.sbody, hotSealStore}, {fm.wire, fm.wbody, hotSealWire}} {
+			f.Add(fm.prefix, hot.enc, hotAsIs)
+			f.Add(fm.prefix, hot.body, hot.seal)
+			f.Add(otherPrefix, hot.enc, hotAsIs)
+			f.Add(otherPrefix, hot.body, hot.seal)
+
+			flipped := bytes.Clone(hot.enc)
+			flipped[len(flipped)/2] ^= 0x04
+			f.Add(fm.prefix, flipped, hotAsIs)
+			f.Add(fm.prefix, hot.enc[:len(hot.enc)-1], hotAsIs)
+			f.Add(fm.prefix, append(bytes.Clone(hot.enc), 0), hotAsIs)
+			other := bytes.Clone(hot.body)
+			other[0] ^= 3
+			f.Add(fm.prefix, other, hot.seal)
+			f.Add(fm.prefix, hot.body[:len(hot.body)-1], hot.seal)
+			f.Add(fm.prefix, append(bytes.Clone(hot.body), 'x'), hot.seal)
+			for _, kind := range []byte{0, 4, 255} {
+				kb := bytes.Clone(hot.body)
+				kb[recordHotKindOff] = kind
+				f.Add(fm.prefix, kb, hot.seal)
+			}
+		}
+		f.Add(fm.prefix, fm.sbody, hotSealWire)
+		f.Add(fm.prefix, fm.wbody, hotSealStore)
+		// The wire form's digest prefix changed and resealed: valid alone,
+		// but not under the old prefix.
+		wp := bytes.Clone(fm.wbody)
+		wp[recordHotDigest] ^= 0x10
+		f.Add(fm.prefix, wp, hotSealWire)
 	}
-	recordSeeds(f, encs, recordHotKindOff)
-	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
-		in := recordInput(b, reseal)
-		v, err := record.ViewKey(in)
+	f.Add([]byte(nil), []byte(nil), hotAsIs)
+	f.Add([]byte(nil), []byte(nil), hotSealStore)
+	f.Add([]byte(nil), []byte(nil), hotSealWire)
+	f.Fuzz(func(t *testing.T, pb, b []byte, seal uint8) {
+		prefix := recordPrefix(pb)
+		in := recordHotInput(prefix, b, seal)
+		var mk record.Key
+		copy(mk.Digest[:], prefix[:])
+		mk.Created, mk.Name = 1<<40, "fuzz"
+		meta := record.AppendKeyMeta(nil, &mk)
+		v, err := record.ViewKey(prefix, in)
 		if err != nil {
 			recordCheckRefusal(t, in, err)
-			// Not even a meta record of the prefix this record would have
-			// makes it acceptable.
-			var mk record.Key
-			if len(in) >= recordHotLen {
-				copy(mk.Digest[:], in[recordHotLen-keys.DigestSize:recordHotLen])
-			}
-			if dk, derr := record.DecodeKey(in, record.AppendKeyMeta(nil, &mk)); derr == nil {
+			// Not even a meta record of the prefix makes it acceptable.
+			if dk, derr := record.DecodeKey(in, meta); derr == nil {
 				t.Fatalf("ViewKey refused %x (%v), DecodeKey accepted it as %+v", in, err, dk)
 			}
 			return
-		}
-		if len(in) != recordHotLen+4 {
-			t.Fatalf("accepted a hot record of %d bytes", len(in))
 		}
 		if v.Kind() < record.KindAccount || v.Kind() > record.KindAgent {
 			t.Fatalf("accepted kind %d", v.Kind())
 		}
 		k := recordKeyFromView(t, v)
-		recordCheckSame(t, in, record.AppendKey(nil, &k))
-		k.Created, k.Name = 1<<40, "fuzz"
-		dk, err := record.DecodeKey(in, record.AppendKeyMeta(nil, &k))
+		if [keys.PrefixSize]byte(k.Digest[:]) != *prefix {
+			t.Fatalf("accepted under prefix %x a record of digest %x", *prefix, k.Digest)
+		}
+		switch len(in) {
+		case recordHotStoreLen + 4:
+			if in[0] != 2 {
+				t.Fatalf("accepted a store form of version %d", in[0])
+			}
+			recordCheckSame(t, in, record.AppendKey(nil, &k))
+			other := *prefix
+			other[int(seal)%keys.PrefixSize] ^= 1 << (seal % 8)
+			if _, err := record.ViewKey(&other, in); err == nil {
+				t.Fatalf("a store form accepted under prefixes %x and %x", *prefix, other)
+			}
+			if _, err := record.ViewKeyWire(in); err == nil {
+				t.Fatalf("ViewKeyWire accepted the store form %x", in)
+			}
+		case recordHotWireLen + 4:
+			if in[0] != 1 {
+				t.Fatalf("accepted a wire form of version %d", in[0])
+			}
+			recordCheckSame(t, in, record.AppendKeyWire(nil, &k))
+			wv, err := record.ViewKeyWire(in)
+			if err != nil {
+				t.Fatalf("ViewKey accepted the wire form %x, ViewKeyWire refused it: %v", in, err)
+			}
+			if wk := recordKeyFromView(t, wv); wk != k {
+				t.Fatalf("ViewKeyWire reads %+v, ViewKey %+v", wk, k)
+			}
+		default:
+			t.Fatalf("accepted a hot record of %d bytes", len(in))
+		}
+		k.Created, k.Name = mk.Created, mk.Name
+		dk, err := record.DecodeKey(in, meta)
 		if err != nil {
 			t.Fatalf("ViewKey accepted %x, DecodeKey refused it: %v", in, err)
 		}
@@ -400,16 +555,77 @@ func FuzzViewKey(f *testing.F) {
 	})
 }
 
-// FuzzCheckMeta checks CheckMeta against an oracle written from its
-// contract: the exact value MetaValue writes is accepted; the magic with
-// another format byte is ErrUnknownFormat (and not corrupt); anything else
-// is store.ErrCorrupt.
+// FuzzViewKeyWire checks ViewKeyWire, the decoder of the wire form that
+// snapshots carry. With reseal true the bytes are a body and get their
+// checksum.
+//
+// Property: it never panics; it refuses with store.ErrCorrupt; or it
+// accepts a record of 111 bytes, of version 1 and a kind in range, which
+// AppendKeyWire of what its accessors read gives back exactly; ViewKey
+// reads it alike under its own digest prefix and refuses it under another;
+// and its store form (AppendKey) reads alike under its digest prefix, as
+// an agent's store holds it.
+func FuzzViewKeyWire(f *testing.F) {
+	var encs [][]byte
+	for _, fm := range recordForms() {
+		encs = append(encs, fm.wire)
+		// The store form is not a wire form, sealed either way.
+		f.Add(fm.store, false)
+		f.Add(fm.sbody, true)
+	}
+	recordSeeds(f, encs, recordHotKindOff)
+	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
+		in := recordInput(b, reseal)
+		v, err := record.ViewKeyWire(in)
+		if err != nil {
+			recordCheckRefusal(t, in, err)
+			return
+		}
+		if len(in) != recordHotWireLen+4 || in[0] != 1 {
+			t.Fatalf("accepted a wire form of %d bytes, version %d", len(in), in[0])
+		}
+		if v.Kind() < record.KindAccount || v.Kind() > record.KindAgent {
+			t.Fatalf("accepted kind %d", v.Kind())
+		}
+		k := recordKeyFromView(t, v)
+		recordCheckSame(t, in, record.AppendKeyWire(nil, &k))
+		prefix := recordPrefix(k.Digest[:keys.PrefixSize])
+		sv, err := record.ViewKey(prefix, in)
+		if err != nil {
+			t.Fatalf("ViewKey refused the wire form under its own prefix: %v", err)
+		}
+		if sk := recordKeyFromView(t, sv); sk != k {
+			t.Fatalf("ViewKey reads %+v, ViewKeyWire %+v", sk, k)
+		}
+		other := *prefix
+		other[0] ^= 0x80
+		if _, err := record.ViewKey(&other, in); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("ViewKey of the wire form under another prefix: %v, want store.ErrCorrupt", err)
+		}
+		st := record.AppendKey(nil, &k)
+		stv, err := record.ViewKey(prefix, st)
+		if err != nil {
+			t.Fatalf("ViewKey refused the store form made of an accepted wire form: %v", err)
+		}
+		if sk := recordKeyFromView(t, stv); sk != k {
+			t.Fatalf("the store form reads %+v, the wire form %+v", sk, k)
+		}
+	})
+}
+
+// FuzzCheckMeta checks CheckMeta and MetaFormat against an oracle written
+// from their contract: the magic followed by format 1 (written by earlier
+// releases) or 2 (written by this one, MetaValue) is accepted, and
+// MetaFormat names the format; the magic with another format byte is
+// ErrUnknownFormat (and not corrupt); anything else is store.ErrCorrupt.
 func FuzzCheckMeta(f *testing.F) {
 	const magic = "streamauth/format/"
 	good := record.MetaValue()
 	f.Add(good)
 	f.Add([]byte(magic))
+	f.Add([]byte(magic + "\x01"))
 	f.Add([]byte(magic + "\x02"))
+	f.Add([]byte(magic + "\x03"))
 	f.Add([]byte(magic + "\x00"))
 	f.Add(append(bytes.Clone(good), 0))
 	f.Add([]byte("streamauth/format\x01"))
@@ -417,10 +633,17 @@ func FuzzCheckMeta(f *testing.F) {
 	f.Add(record.AppendAccount(nil, &record.Account{Name: "streamauth/format/"}))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		err := record.CheckMeta(v)
+		format, ferr := record.MetaFormat(v)
+		if (err == nil) != (ferr == nil) {
+			t.Fatalf("CheckMeta(%q) = %v, MetaFormat = %d, %v", v, err, format, ferr)
+		}
 		switch {
-		case bytes.Equal(v, good):
+		case string(v) == magic+"\x01" || string(v) == magic+"\x02":
 			if err != nil {
 				t.Fatalf("CheckMeta(%q): %v", v, err)
+			}
+			if format != v[len(magic)] {
+				t.Fatalf("MetaFormat(%q) = %d", v, format)
 			}
 		case len(v) == len(magic)+1 && string(v[:len(magic)]) == magic:
 			if !errors.Is(err, record.ErrUnknownFormat) || errors.Is(err, store.ErrCorrupt) {

@@ -101,7 +101,7 @@ func snapValid(nKeys, nCreds int) *snapshot.Snapshot {
 		}
 		recordSetID(&k.ID, byte(0x40+i))
 		copy(k.Digest[:], recordSeq(byte(0xa0+i), keys.DigestSize))
-		s.AgentKeys = append(s.AgentKeys, record.AppendKey(nil, &k))
+		s.AgentKeys = append(s.AgentKeys, record.AppendKeyWire(nil, &k))
 	}
 	for i := range nCreds {
 		c := recordCredential(8+i, 16+i, "consumer")
@@ -165,7 +165,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		func(s *snapshot.Snapshot) {
 			k := record.Key{Kind: record.KindApplication, Workspace: s.Workspace, Account: s.Account}
 			recordSetID(&k.ID, 0x01)
-			s.AgentKeys[0] = record.AppendKey(nil, &k)
+			s.AgentKeys[0] = record.AppendKeyWire(nil, &k)
 		},
 	} {
 		s := snapValid(3, 2)
@@ -221,7 +221,7 @@ func snapCheckInvariants(t *testing.T, s *snapshot.Snapshot) {
 	prefixes := map[string]bool{}
 	var prev []byte
 	for i, rec := range s.AgentKeys {
-		v, err := record.ViewKey(rec)
+		v, err := record.ViewKeyWire(rec)
 		if err != nil {
 			t.Fatalf("agent key %d: %v", i, err)
 		}
@@ -238,7 +238,8 @@ func snapCheckInvariants(t *testing.T, s *snapshot.Snapshot) {
 			t.Fatalf("agent key %d: id zero, out of order or duplicated", i)
 		}
 		prev = id[:]
-		p := string(v.Digest()[:keys.PrefixSize])
+		d := v.Digest()
+		p := string(d[:keys.PrefixSize])
 		if prefixes[p] {
 			t.Fatalf("agent key %d: digest prefix shared", i)
 		}

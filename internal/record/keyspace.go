@@ -238,6 +238,12 @@ func HashKey(dst *[1 + keys.PrefixSize]byte, prefix *[keys.PrefixSize]byte) []by
 	return dst[:]
 }
 
+// AppendHashKey appends HashKey(prefix) to b: for a caller that builds
+// many keys in one buffer.
+func AppendHashKey(b []byte, prefix *[keys.PrefixSize]byte) []byte {
+	return append(append(b, tagHash), prefix[:]...)
+}
+
 // HashPrefix is the prefix of every hot-path index entry.
 func HashPrefix() []byte { return []byte{tagHash} }
 

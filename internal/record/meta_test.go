@@ -11,8 +11,11 @@ import (
 )
 
 func TestMetaValue(t *testing.T) {
-	if got, want := MetaValue(), []byte("streamauth/format/\x01"); !bytes.Equal(got, want) {
+	if got, want := MetaValue(), []byte("streamauth/format/\x02"); !bytes.Equal(got, want) {
 		t.Fatalf("MetaValue() = %q, want %q", got, want)
+	}
+	if got, want := MetaValueOf(1), []byte("streamauth/format/\x01"); !bytes.Equal(got, want) {
+		t.Fatalf("MetaValueOf(1) = %q, want %q", got, want)
 	}
 	if err := CheckMeta(MetaValue()); err != nil {
 		t.Fatalf("CheckMeta(MetaValue()): %v", err)
@@ -26,13 +29,34 @@ func TestMetaValue(t *testing.T) {
 	}
 }
 
+// TestMetaFormats checks that the formats this code reads, 1 (written by
+// earlier releases) and 2 (written by this one), are accepted and told
+// apart.
+func TestMetaFormats(t *testing.T) {
+	if StoreFormat != 2 || MinStoreFormat != 1 {
+		t.Fatalf("StoreFormat %d, MinStoreFormat %d; want 2 and 1", StoreFormat, MinStoreFormat)
+	}
+	for f := byte(MinStoreFormat); f <= StoreFormat; f++ {
+		v := MetaValueOf(f)
+		if err := CheckMeta(v); err != nil {
+			t.Errorf("CheckMeta(format %d): %v", f, err)
+		}
+		if got, err := MetaFormat(v); err != nil || got != f {
+			t.Errorf("MetaFormat(format %d) = %d, %v", f, got, err)
+		}
+	}
+}
+
 func TestCheckMetaOtherFormat(t *testing.T) {
 	for f := range 256 {
-		if f == StoreFormat {
+		if f >= MinStoreFormat && f <= StoreFormat {
 			continue
 		}
 		v := MetaValue()
 		v[len(v)-1] = byte(f)
+		if got, err := MetaFormat(v); !errors.Is(err, ErrUnknownFormat) || got != 0 {
+			t.Errorf("MetaFormat(format %d) = %d, %v; want 0, ErrUnknownFormat", f, got, err)
+		}
 		err := CheckMeta(v)
 		if !errors.Is(err, ErrUnknownFormat) {
 			t.Errorf("format %d: %v, want ErrUnknownFormat", f, err)
@@ -101,7 +125,7 @@ func TestCheckMetaAnyInput(t *testing.T) {
 		}
 		err := CheckMeta(v)
 		switch {
-		case bytes.Equal(v, good):
+		case bytes.Equal(v, good), bytes.Equal(v, MetaValueOf(MinStoreFormat)):
 			if err != nil {
 				t.Fatalf("CheckMeta(%q): %v", v, err)
 			}

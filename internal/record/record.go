@@ -4,8 +4,10 @@
 // Every record starts with a format version byte and ends with a CRC-32C of
 // everything before it, so that a flipped byte or a truncated value is
 // reported as [store.ErrCorrupt] instead of being read as a different
-// account, workspace, cluster or key. Decoders never panic and never trust a
-// length they have not checked.
+// account, workspace, cluster or key. The hot key record's checksum also
+// covers the digest prefix its store key holds, which the record leaves
+// out (see [AppendKey]). Decoders never panic and never trust a length
+// they have not checked.
 package record
 
 import (
@@ -16,8 +18,9 @@ import (
 	"github.com/streamauth/streamauth/store"
 )
 
-// Version is the format version written by this code. A record of another
-// version is refused.
+// Version is the format version of every record this code writes except
+// the hot key record in its store form, which is of version 2 (see
+// [AppendKey]). A record of another version is refused.
 const Version = 1
 
 const crcSize = 4
@@ -32,7 +35,7 @@ var (
 	errChecksum = fmt.Errorf("%w: record checksum mismatch", store.ErrCorrupt)
 	errLength   = fmt.Errorf("%w: record length mismatch", store.ErrCorrupt)
 	errField    = fmt.Errorf("%w: record field out of range", store.ErrCorrupt)
-	errMismatch = fmt.Errorf("%w: records of one key disagree", store.ErrCorrupt)
+	errMismatch = fmt.Errorf("%w: key record's digest does not begin with its store key's prefix", store.ErrCorrupt)
 )
 
 // seal appends the checksum of the record that starts at b[start:].

@@ -55,7 +55,7 @@
 //	   103    32  fake salt key
 //	   135     4  K, the number of agent keys, uint32
 //	   139     4  C, the number of credentials, uint32
-//	   143        K agent key entries:  length uint16, hot key record
+//	   143        K agent key entries:  length uint16, hot key record (wire form)
 //	              C credential entries: credential id (16), length uint16, credential record
 //	  n-64    64  ed25519 signature
 //
@@ -72,7 +72,12 @@
 // times faster); version 1 signed the bytes themselves and is refused.
 // The signature ends the snapshot: nothing follows it.
 // Records are those of package record, each with its own version byte and
-// CRC-32C.
+// CRC-32C. An agent key's hot record is in its wire form
+// (record.AppendKeyWire: version 1, 111 bytes, the full 32-byte digest),
+// not in the shorter store form an engine keeps under the digest prefix
+// (record.AppendKey, version 2), which leaves the prefix to its store key:
+// an entry has no store key. Snapshots of every release carry the wire
+// form; an agent writes each record into its store in the store form.
 //
 // # What Decode checks
 //
@@ -89,7 +94,8 @@
 //  5. the header: nonzero ids; a type with agents and a SASL policy valid
 //     for it; a nonzero version; expires after issued; a nonzero fake salt
 //     key;
-//  6. each agent key: a valid hot record (record.ViewKey) of kind agent,
+//  6. each agent key: a valid hot record in the wire form
+//     (record.ViewKeyWire, which refuses the store form) of kind agent,
 //     of the snapshot's account and workspace, and either bound to a
 //     cluster (flags 0, nonzero cluster) or granted every cluster of the
 //     workspace (flags record.FlagAnyCluster, zero cluster); nonzero ids in

@@ -27,9 +27,10 @@ type Snapshot struct {
 	// FakeSaltKey is the cluster's key of fake SCRAM salts (never zero).
 	FakeSaltKey [32]byte
 
-	// AgentKeys are hot key records (record.AppendKey) of agent keys of
-	// this cluster or of its whole workspace, sorted by key id; ids and
-	// digest prefixes are unique.
+	// AgentKeys are hot key records of agent keys of this cluster or of
+	// its whole workspace, in their wire form (record.AppendKeyWire, with
+	// the full digest), sorted by key id; ids and digest prefixes are
+	// unique.
 	AgentKeys [][]byte
 
 	// Credentials are the cluster's credentials, sorted by id; ids and
@@ -100,7 +101,8 @@ const (
 	sigSize      = ed25519.SignatureSize
 	minSize      = headerSize + sigSize
 
-	// hotKeyLen is the length of a hot key record, checksum included.
+	// hotKeyLen is the length of a hot key record in its wire form
+	// (record.KeyWireSize), checksum included.
 	hotKeyLen = 3 + 4*uuid + 8 + keys.DigestSize + 4
 	// keyEntrySize is an agent key entry: length, record.
 	keyEntrySize = 2 + hotKeyLen
@@ -460,7 +462,7 @@ func checkKeys(s *Snapshot) (reason, bool) {
 		if len(rec) > MaxRecordSize {
 			return rLength, false
 		}
-		v, err := record.ViewKey(rec)
+		v, err := record.ViewKeyWire(rec)
 		if err != nil {
 			return rKeyRecord, false
 		}
@@ -485,7 +487,8 @@ func checkKeys(s *Snapshot) (reason, bool) {
 			return rKeyOrder, false
 		}
 		prev = id
-		p := [keys.PrefixSize]byte(v.Digest())
+		d := v.Digest()
+		p := [keys.PrefixSize]byte(d[:])
 		if _, dup := prefixes[p]; dup {
 			return rKeyPrefix, false
 		}

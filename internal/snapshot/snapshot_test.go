@@ -103,7 +103,7 @@ func valid(nKeys, nCreds int) *Snapshot {
 		FakeSaltKey: [32]byte(seq(0xf0, 32))}
 	for i := range nKeys {
 		k := agentKey(uint32(i), i%3 == 2)
-		s.AgentKeys = append(s.AgentKeys, record.AppendKey(nil, &k))
+		s.AgentKeys = append(s.AgentKeys, record.AppendKeyWire(nil, &k))
 	}
 	for i := range nCreds {
 		c := credential(fmt.Sprintf("ccun_%08d", i))
@@ -171,7 +171,7 @@ func genSnapshot(t *rapid.T) *Snapshot {
 		d := rapid.SliceOfN(rapid.Byte(), 32, 32).Draw(t, "digest")
 		binary.BigEndian.PutUint32(d, uint32(i))
 		k.Digest = [32]byte(d)
-		s.AgentKeys = append(s.AgentKeys, record.AppendKey(nil, &k))
+		s.AgentKeys = append(s.AgentKeys, record.AppendKeyWire(nil, &k))
 	}
 
 	credIDs := rapid.SliceOfNDistinct(rapid.SliceOfN(rapid.Byte(), 16, 16).Filter(nonzero), 0, 50, func(b []byte) string { return string(b) }).Draw(t, "credids")
@@ -386,7 +386,7 @@ func TestSignedInvalid(t *testing.T) {
 	keyRec := func(f func(k *record.Key)) []byte {
 		k := agentKey(100, false)
 		f(&k)
-		return record.AppendKey(nil, &k)
+		return record.AppendKeyWire(nil, &k)
 	}
 	credRec := func(f func(c *record.Credential)) []byte {
 		c := credential("ccun_other")
@@ -442,6 +442,12 @@ func TestSignedInvalid(t *testing.T) {
 			s.AgentKeys[1][20] ^= 1
 		}, rKeyRecord},
 		{"key record a credential", func(s *Snapshot) { s.AgentKeys[1] = s.Credentials[0].Record }, rKeyRecord},
+		// The store form leaves the digest prefix to its store key, which
+		// an entry does not have: only the wire form is valid here.
+		{"key record in the store form", func(s *Snapshot) {
+			k := agentKey(1, false)
+			s.AgentKeys[1] = record.AppendKey(nil, &k)
+		}, rKeyRecord},
 		{"credentials unsorted", func(s *Snapshot) {
 			s.Credentials[0], s.Credentials[1] = s.Credentials[1], s.Credentials[0]
 		}, rCredOrder},
@@ -601,12 +607,12 @@ func TestKeyOfAnotherClusterKept(t *testing.T) {
 	s := valid(3, 1)
 	k := agentKey(100, false)
 	k.Cluster = otherCluster
-	s.AgentKeys = append(s.AgentKeys, record.AppendKey(nil, &k))
+	s.AgentKeys = append(s.AgentKeys, record.AppendKeyWire(nil, &k))
 	got, err := Decode(mustEncode(t, s, priv1), []ed25519.PublicKey{pub1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := record.ViewKey(got.AgentKeys[3]); v.Cluster() != otherCluster.Bytes() {
+	if v, _ := record.ViewKeyWire(got.AgentKeys[3]); v.Cluster() != otherCluster.Bytes() {
 		t.Fatal("the other cluster's key did not survive the round trip")
 	}
 }
