@@ -10,17 +10,24 @@ import (
 
 // Authenticate returns the principal a secret stands for. A malformed,
 // unknown, revoked or expired secret is ErrUnauthenticated; a store failure
-// is returned as is (it is not a verdict on the secret).
+// is returned as is (it is not a verdict on the secret), and so is the
+// error of a context already done.
 //
 // The path: parse the text (prefix, length, alphabet, checksum: no store
 // access); digest it; read the one record indexed under the digest's first
 // 16 bytes; compare the full stored digest (those 16 bytes and the 16 the
-// record holds) in constant time; check expiry.
-// A valid secret costs one store read and no allocation on the memory
-// store. Over a store on disk, the engine's index refuses an unknown secret
-// and its cache answers for a recently seen key, with no store read (see
-// [Options]).
+// record holds) in constant time; check expiry. A key the engine has
+// cached costs no store read: its cache slot holds the whole digest, which
+// is compared the same way. Over the memory store the engine caches every
+// key that authenticates; over a store on disk, a bounded number, and its
+// index refuses an unknown secret with no store read (see [Options]). On
+// the memory store, no path allocates.
 func (e *Engine) Authenticate(ctx context.Context, secret string) (p Principal, err error) {
+	// A cancelled context fails the call whether or not it would have
+	// read the store: a cached key does not make it succeed.
+	if err := ctx.Err(); err != nil {
+		return Principal{}, err
+	}
 	d, err := e.hasher.DigestText(secret)
 	if err != nil {
 		return Principal{}, errMalformed

@@ -41,9 +41,10 @@ import (
 // take the read locks of different slots (up to plock.Slots cores), so
 // that lookups on two cores do not write one reader count. A cache hit
 // usually takes no lock at all: the cache is read under a seqlock
-// (keyCache). A lookup that misses it, or keeps meeting writers there,
-// takes the read lock for the index, a second look at the cache and the
-// epoch.
+// (keyCache), and so does a miss when there is no index (over a store in
+// memory), reading the epoch atomically. A lookup that misses the cache
+// with an index to ask, or keeps meeting writers in the cache, takes the
+// read lock for the index, a second look at the cache and the epoch.
 type hotKeys struct {
 	shards   [hotShards]hotShard
 	index    bool // whether the index is kept (and may refuse lookups)
@@ -68,8 +69,10 @@ type hotKeys struct {
 const hotShards = 64
 
 type hotShard struct {
-	mu      plock.RWMutex
-	epoch   uint64
+	mu plock.RWMutex
+	// epoch counts the deletes this shard has seen end. Writers change it
+	// under mu; a lookup may read it without.
+	epoch   atomic.Uint64
 	live    prefixSet
 	pending map[[keys.PrefixSize]byte]int // deletes in flight, by prefix
 	cache   keyCache
@@ -140,22 +143,32 @@ const (
 func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
 	p := d.Prefix()
 	sh := h.shard(p)
-	if h.cacheCap > 0 && sh.cache.get(d, &out.cacheEntry, &out.keyScope) {
-		return lookupHit, 0
+	busy := false
+	if h.cacheCap > 0 {
+		switch sh.cache.get(d, &out.cacheEntry, &out.keyScope) {
+		case cacheHit:
+			return lookupHit, 0
+		case cacheBusy:
+			busy = true
+		}
+	}
+	if !h.index && !busy {
+		// A clean miss with no index to ask: nothing needs the lock.
+		return lookupStore, sh.epoch.Load()
 	}
 	m := sh.mu.RLock()
 	if h.index && !sh.live.has(indexWord(p)) {
 		m.RUnlock()
 		return lookupUnknown, 0
 	}
-	// No writer is at work while the read lock is held: a lookup that met
-	// writers above gets a clean read of the cache here, and a cached key
-	// never costs a store read.
-	if h.cacheCap > 0 && sh.cache.get(d, &out.cacheEntry, &out.keyScope) {
+	// No writer is at work while the read lock is held: a lookup that kept
+	// meeting writers above gets a clean read of the cache here, and a
+	// cached key never costs a store read.
+	if busy && sh.cache.get(d, &out.cacheEntry, &out.keyScope) == cacheHit {
 		m.RUnlock()
 		return lookupHit, 0
 	}
-	epoch := sh.epoch
+	epoch := sh.epoch.Load()
 	m.RUnlock()
 	return lookupStore, epoch
 }
@@ -169,7 +182,7 @@ func (h *hotKeys) insert(p *[keys.PrefixSize]byte, c *cachedKey, epoch uint64) {
 	sh := h.shard(p)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if (sh.epoch != epoch || sh.pending[*p] != 0) && !h.ignoreEpoch {
+	if (sh.epoch.Load() != epoch || sh.pending[*p] != 0) && !h.ignoreEpoch {
 		return
 	}
 	if !sh.cache.has(p) {
@@ -236,7 +249,7 @@ func (h *hotKeys) end(w *write, applied, certain bool) {
 		sh := h.shard(p)
 		sh.mu.Lock()
 		h.drop(sh, p)
-		sh.epoch++
+		sh.epoch.Add(1)
 		if sh.pending[*p]--; sh.pending[*p] == 0 {
 			delete(sh.pending, *p)
 		}

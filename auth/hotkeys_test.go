@@ -198,7 +198,8 @@ func TestHotKeysConfiguration(t *testing.T) {
 		index    bool
 		cacheCap int
 	}{
-		{"memory store", mem, Options{}, false, 0},
+		{"memory store", mem, Options{}, false, cacheEveryKey},
+		{"memory store, no cache", mem, Options{CacheSize: -1}, false, 0},
 		{"memory store, explicit cache", mem, Options{CacheSize: 640}, false, 640},
 		{"other store", disk, Options{}, true, DefaultCacheSize},
 		{"other store, no index", disk, Options{NoIndex: true}, false, DefaultCacheSize},

@@ -24,15 +24,23 @@ import (
 //
 // The slots form an open-addressing table in groups of 8, in the style of
 // SwissTable: each group has a header word of one-byte tags (0 for an
-// empty slot, else 0x80 with 7 bits of the prefix) and an overflow count.
-// A lookup starts at the group picked by prefix bytes 12-15 (the shard
-// used byte 0, the tag byte 1), matches the tag against all 8 at once,
-// compares the 16-byte prefix of the slots that match, and moves on to
-// the next group only if this one has overflowed. There are no
+// empty slot, else 0x80 with 7 bits of the prefix) and an overflow word,
+// the count of the entries that passed the group full and a one-word
+// Bloom filter of them (as in Facebook's F14 tables). A lookup starts at
+// the group picked by prefix bytes 12-15 (the shard used byte 0, the tag
+// byte 1), matches the tag against all 8 at once, compares the 16-byte
+// prefix of the slots that match, and moves on to the next group only if
+// this one's filter holds the prefix (bit byte 2 % 32): an unknown prefix
+// usually stops at its home group, however full the table. There are no
 // tombstones: a removal takes one off the overflow count of every group
-// its entry's probe passed. The table grows by a quarter when 7/8 of its
-// slots are full, so while it fills an entry costs 75 to 94 bytes; it
-// shrinks when fewer than 1/16 are.
+// its entry's probe passed, and clears a filter whose count falls to 0.
+//
+// The table is rebuilt for a load of 0.84 when 15/16 of its slots are
+// full, so while it fills an entry costs 70 to 79 bytes; it shrinks when
+// fewer than 1/16 are. So dense a table still finds most keys in their
+// home group, and a hit reads one line of the slots wherever its key is:
+// the groups probed on the way cost their 16-byte headers only, which sit
+// together in their own array.
 //
 // Scopes are interned per table: a put adds its scope to the list if it is
 // new, and a rebuild keeps only the scopes of the entries it moves. A
@@ -51,9 +59,9 @@ import (
 // is read atomically, and seq works as a seqlock. A writer makes it odd
 // before it changes the table and even after; a reader keeps what it
 // found only if seq was even and did not change meanwhile. A reader that
-// keeps failing gives up and reports a miss, which is always safe: the
-// engine then looks again under the shard's read lock, where no writer is
-// at work, and reads the store only if that misses too.
+// keeps failing gives up (cacheBusy), which is always safe: the engine
+// then looks again under the shard's read lock, where no writer is at
+// work, and reads the store only if that misses too.
 type keyCache struct {
 	seq atomic.Uint64
 	tab atomic.Pointer[cacheTable] // nil until the first put
@@ -79,9 +87,21 @@ type cacheTable struct {
 const cacheGroupSize = 8
 
 type cacheGroup struct {
-	ctrl     atomic.Uint64 // byte i: 0 if slot i is empty, else its tag
-	overflow atomic.Uint64 // entries whose probe passed this group full
+	ctrl atomic.Uint64 // byte i: 0 if slot i is empty, else its tag
+	// overflow is, in its low 32 bits, the number of entries whose probe
+	// passed this group full and, in its high 32, a Bloom filter of them:
+	// bit passBit(p) for each, cleared when the count falls to 0.
+	overflow atomic.Uint64
 }
+
+// passBit is the bit of a prefix in a group's overflow filter. It takes
+// byte 2 of the prefix, which neither the shard (byte 0), the tag (byte 1)
+// nor the home group (bytes 12-15) uses, so that it tells apart prefixes
+// that those agree on.
+func passBit(p *[keys.PrefixSize]byte) uint64 { return 1 << (32 + p[2]&31) }
+
+// overflowCount is the count part of a group's overflow word.
+func overflowCount(ov uint64) uint32 { return uint32(ov) }
 
 // cacheSlot is a cached record in 8 words: the digest's 4 (the first two
 // are the prefix), the key id's 2, the expiry (Unix nanoseconds, 0 for
@@ -111,7 +131,7 @@ type cacheEntry struct {
 }
 
 // cacheTries bounds how often a reader looks again when writers are at
-// work, before it reports a miss; the engine then looks once more under the
+// work, before it gives up; the engine then looks once more under the
 // shard's read lock, where no writer is at work.
 const cacheTries = 4
 
@@ -143,11 +163,20 @@ func matchTag(ctrl uint64, tag uint8) uint64 {
 // bytes have their high bit set, so this is exact.
 func matchEmpty(ctrl uint64) uint64 { return ^ctrl & msb }
 
-// get looks d up. On a hit it fills *out and *scope and returns true: the
-// slot holds d's prefix and, compared in constant time, its whole digest.
-// A miss, or an entry of the same prefix and another digest, returns
-// false, as does a reader that kept meeting writers.
-func (c *keyCache) get(d *keys.Digest, out *cacheEntry, scope *keyScope) bool {
+// cacheAnswer is what a lookup in a keyCache found.
+type cacheAnswer uint8
+
+const (
+	cacheMiss cacheAnswer = iota // d is not cached: a clean read says so
+	cacheHit                     // d is cached; the entry is filled in
+	cacheBusy                    // writers kept changing the table: no answer
+)
+
+// get looks d up. On a hit it fills *out and *scope: the slot holds d's
+// prefix and, compared in constant time, its whole digest. A miss, or an
+// entry of the same prefix and another digest, is cacheMiss. A reader that
+// met writers cacheTries times gives up with cacheBusy.
+func (c *keyCache) get(d *keys.Digest, out *cacheEntry, scope *keyScope) cacheAnswer {
 	p := d.Prefix()
 	for range cacheTries {
 		at := c.seq.Load()
@@ -156,7 +185,7 @@ func (c *keyCache) get(d *keys.Digest, out *cacheEntry, scope *keyScope) bool {
 		}
 		t := c.tab.Load()
 		if t == nil {
-			return false
+			return cacheMiss
 		}
 		i := t.find(p)
 		ok := i >= 0
@@ -167,9 +196,12 @@ func (c *keyCache) get(d *keys.Digest, out *cacheEntry, scope *keyScope) bool {
 		if c.seq.Load() != at {
 			continue
 		}
-		return ok && d.EqualBytes(out.digest[:])
+		if ok && d.EqualBytes(out.digest[:]) {
+			return cacheHit
+		}
+		return cacheMiss
 	}
-	return false
+	return cacheBusy
 }
 
 // scopeAt copies scope i to *s; ok is false for an index not in the list,
@@ -188,7 +220,7 @@ func (t *cacheTable) scopeAt(i uint32, s *keyScope) bool {
 // seqlock), but it reads only inside t and visits each group at most once.
 func (t *cacheTable) find(p *[keys.PrefixSize]byte) int {
 	w0, w1 := le.Uint64(p[:8]), le.Uint64(p[8:])
-	tag := tagOf(p)
+	tag, pass := tagOf(p), passBit(p)
 	n := len(t.groups)
 	gi := homeGroup(p, n)
 	for range n {
@@ -200,7 +232,7 @@ func (t *cacheTable) find(p *[keys.PrefixSize]byte) int {
 				return i
 			}
 		}
-		if g.overflow.Load() == 0 {
+		if g.overflow.Load()&pass == 0 {
 			return -1
 		}
 		if gi++; gi == n {
@@ -355,14 +387,14 @@ func (c *keyCache) evict() bool {
 }
 
 // cacheGroupsFor returns the size of a table rebuilt for n entries: a
-// load of 0.7, so a full table grows by a quarter.
-func cacheGroupsFor(n int) int { return n*10/(7*cacheGroupSize) + 1 }
+// load of 0.84, so a full table grows by about a ninth.
+func cacheGroupsFor(n int) int { return n*100/(84*cacheGroupSize) + 1 }
 
 func newCacheTable(groups int) *cacheTable {
 	return &cacheTable{
 		groups: make([]cacheGroup, groups),
 		slots:  make([]cacheSlot, groups*cacheGroupSize),
-		growAt: groups * cacheGroupSize * 7 / 8,
+		growAt: groups * cacheGroupSize * 15 / 16,
 	}
 }
 
@@ -411,7 +443,7 @@ func (t *cacheTable) add(e *cacheEntry) {
 			g.ctrl.Store(ctrl | uint64(tagOf(p))<<(8*i))
 			return
 		}
-		g.overflow.Add(1)
+		g.overflow.Store((g.overflow.Load() + 1) | passBit(p))
 		if gi++; gi == n {
 			gi = 0
 		}
@@ -427,7 +459,12 @@ func (t *cacheTable) removeAt(p *[keys.PrefixSize]byte, i int) {
 	t.slots[i].clear()
 	n := len(t.groups)
 	for hi := homeGroup(p, n); hi != gi; {
-		t.groups[hi].overflow.Add(^uint64(0))
+		g := &t.groups[hi]
+		ov := g.overflow.Load() - 1
+		if overflowCount(ov) == 0 {
+			ov = 0 // the last entry that passed: the filter empties too
+		}
+		g.overflow.Store(ov)
 		if hi++; hi == n {
 			hi = 0
 		}

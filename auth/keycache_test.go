@@ -61,7 +61,7 @@ func digestOfEntry(e *cacheEntry) keys.Digest {
 // scope index zeroed (the table picks it; tests compare scopes by value).
 func lookupEntry(c *keyCache, e *cacheEntry) (got cacheEntry, sc keyScope, ok bool) {
 	d := digestOfEntry(e)
-	ok = c.get(&d, &got, &sc)
+	ok = c.get(&d, &got, &sc) == cacheHit
 	got.scope = 0
 	return got, sc, ok
 }
@@ -201,7 +201,7 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 		t.Fatalf("%d scopes listed, %d indexed", len(*l), len(tab.scopeIDs))
 	}
 	n := len(tab.groups)
-	overflow := make([]uint64, n)
+	overflow, passed := make([]uint64, n), make([]uint64, n)
 	full := 0
 	for gi := range tab.groups {
 		ctrl := tab.groups[gi].ctrl.Load()
@@ -229,6 +229,7 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 			}
 			for hi := homeGroup(p, n); hi != gi; hi = (hi + 1) % n {
 				overflow[hi]++
+				passed[hi] |= passBit(p)
 			}
 		}
 	}
@@ -236,8 +237,9 @@ func checkKeyCache(t *rapid.T, c *keyCache, model map[[keys.PrefixSize]byte]cach
 		t.Fatalf("%d full slots, model holds %d", full, len(model))
 	}
 	for gi := range tab.groups {
-		if got := tab.groups[gi].overflow.Load(); got != overflow[gi] {
-			t.Fatalf("group %d: overflow %d, want %d", gi, got, overflow[gi])
+		ov := tab.groups[gi].overflow.Load()
+		if got, filter := overflowCount(ov), ov>>32<<32; uint64(got) != overflow[gi] || filter&passed[gi] != passed[gi] || got == 0 && filter != 0 {
+			t.Fatalf("group %d: overflow %d, filter %#x; want %d, a superset of %#x", gi, got, filter, overflow[gi], passed[gi])
 		}
 	}
 	for p, m := range model {
@@ -393,8 +395,9 @@ func TestKeyCacheEvictsAtRandom(t *testing.T) {
 
 // TestKeyCacheConcurrent runs lock-free lookups while a writer churns the
 // cache through growths and shrinks: a lookup of a key that stays cached
-// returns exactly that key or a miss (when it kept meeting the writer);
-// one of a key never cached never hits. Once the writer stops, every
+// returns exactly that key, or no answer when it kept meeting the writer,
+// never a miss (the engine reads the store after a miss without looking
+// again); one of a key never cached never hits. Once the writer stops, every
 // lookup of a cached key hits. Under the race detector it also shows that
 // readers and the writer share no plain memory.
 func TestKeyCacheConcurrent(t *testing.T) {
@@ -409,10 +412,14 @@ func TestKeyCacheConcurrent(t *testing.T) {
 		absent[i] = testCacheEntry(uint64(1<<40 + i))
 		c.put(&stable[i], sc)
 	}
-	check := func(i int, hit bool, got *cacheEntry, gotScope *keyScope) bool {
+	check := func(i int, a cacheAnswer, got *cacheEntry, gotScope *keyScope) bool {
 		e := stable[i]
 		e.scope = got.scope
-		if hit && (*got != e || *gotScope != *sc) {
+		switch {
+		case a == cacheMiss:
+			t.Errorf("lookup of %d, cached all along, missed", i)
+			return false
+		case a == cacheHit && (*got != e || *gotScope != *sc):
 			t.Errorf("lookup of %d returned another entry", i)
 			return false
 		}
@@ -435,19 +442,19 @@ func TestKeyCacheConcurrent(t *testing.T) {
 					return
 				}
 				da := digestOfEntry(&absent[i%len(absent)])
-				if c.get(&da, &got, &gs) {
+				if c.get(&da, &got, &gs) == cacheHit {
 					t.Errorf("lookup of an absent key hit")
 					return
 				}
 			}
 			for k := range stable {
 				d := digestOfEntry(&stable[k])
-				hit := c.get(&d, &got, &gs)
-				if !hit {
+				a := c.get(&d, &got, &gs)
+				if a != cacheHit {
 					t.Errorf("lookup of %d missed with no writer at work", k)
 					return
 				}
-				if !check(k, hit, &got, &gs) {
+				if !check(k, a, &got, &gs) {
 					return
 				}
 			}
@@ -502,7 +509,7 @@ func TestKeyCacheNoTornHit(t *testing.T) {
 			d := digestOfEntry(&a)
 			for !stop.Load() {
 				all.Add(1)
-				if !c.get(&d, &got, &gs) {
+				if c.get(&d, &got, &gs) != cacheHit {
 					continue
 				}
 				hits.Add(1)

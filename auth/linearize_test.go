@@ -175,6 +175,7 @@ func TestCacheLinearizable(t *testing.T) {
 	}{
 		{"mem/cache and index", openMem, Options{CacheSize: 64}, rounds},
 		{"mem/cache only", openMem, Options{CacheSize: 64, NoIndex: true}, rounds},
+		{"mem/default, a cache of every key", openMem, Options{}, rounds},
 		{"pebble/cache and index", openPebble, Options{CacheSize: 64}, rounds / 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,20 +17,31 @@ var memorySizes = []size{
 	{"1M", 1_000_000},
 }
 
-// BenchmarkMemoryPerKey measures the live heap a backend holds per key: it
-// builds a fresh fixture (without keeping the secrets) between two
-// runtime.GC + runtime.ReadMemStats, and reports the growth of HeapAlloc
-// divided by the number of keys as B/key. It is not a timed benchmark: each
-// call builds the fixture once, whatever b.N, and ns/op is suppressed. It
-// also reports the build's cost per key: wall time (ns/key, which depends on
-// GOMAXPROCS since keys are created concurrently), bytes allocated
-// (alloc-B/key) and allocations (allocs/key). The standard B/op and
-// allocs/op are those of one whole build when b.N is 1, as it is unless
-// -benchtime asks for a fixed count above 1. Only the backends that keep
-// their data on the Go heap are measured (today the memory store): a
-// durable backend's heap is its caches and write buffers, bounded by its
-// options whatever the number of keys (BenchmarkDiskPerKey measures what
-// it keeps per key).
+// BenchmarkMemoryPerKey measures the live heap a backend and the default
+// engine over it hold per key, once every key has authenticated (the
+// steady state of the default engine, whose cache over the memory store
+// holds every key). It builds a fresh fixture, opens an engine with the
+// default options over it and authenticates every key once, reading the
+// heap (runtime.GC, twice, and runtime.ReadMemStats) before the build,
+// after it, after the authentications, and once more after dropping the
+// secrets, which the fixture keeps only to authenticate them. It reports,
+// divided by the number of keys:
+//
+//   - B/key: the heap the store and the engine hold at the end;
+//   - cache-B/key: what the authentications added (the engine's cache);
+//   - store-B/key: the difference, what the store and the engine held
+//     before any key authenticated.
+//
+// It is not a timed benchmark: each call builds the fixture once, whatever
+// b.N, and ns/op is suppressed. It also reports the build's cost per key:
+// wall time (ns/key, which depends on GOMAXPROCS since keys are created
+// concurrently), bytes allocated (alloc-B/key) and allocations
+// (allocs/key). The standard B/op and allocs/op are those of one whole
+// build when b.N is 1, as it is unless -benchtime asks for a fixed count
+// above 1. Only the backends that keep their data on the Go heap are
+// measured (today the memory store): a durable backend's heap is its
+// caches and write buffers, bounded by its options whatever the number of
+// keys (BenchmarkDiskPerKey measures what it keeps per key).
 func BenchmarkMemoryPerKey(b *testing.B) {
 	for _, be := range backends {
 		if be.durable() {
@@ -48,26 +59,40 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 
 func measureMemoryPerKey(b *testing.B, be backend, n int) {
 	ctx := context.Background()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&before)
+	var before, built, authed, after runtime.MemStats
+	readHeap(&before)
 	start := time.Now()
-	f, err := newFixture(ctx, be, n, false)
+	f, err := newFixture(ctx, be, n, true)
 	if err != nil {
 		b.Fatalf("building %s fixture of %d keys: %v", be.name, n, err)
 	}
 	elapsed := time.Since(start)
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	readHeap(&built)
+	e, err := auth.New(ctx, f.store, auth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, secret := range f.secrets {
+		if _, err := e.Authenticate(ctx, secret); err != nil {
+			b.Fatalf("secret %d: %v", i, err)
+		}
+	}
+	readHeap(&authed)
+	f.secrets = nil
+	readHeap(&after)
+	runtime.KeepAlive(e)
 	runtime.KeepAlive(f)
 
-	live := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	b.ReportMetric(float64(live)/float64(n), "B/key")
+	perKey := func(from, to *runtime.MemStats) float64 {
+		return (float64(to.HeapAlloc) - float64(from.HeapAlloc)) / float64(n)
+	}
+	total, cache := perKey(&before, &after), perKey(&built, &authed)
+	b.ReportMetric(total, "B/key")
+	b.ReportMetric(cache, "cache-B/key")
+	b.ReportMetric(total-cache, "store-B/key")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n), "ns/key")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(n), "alloc-B/key")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(n), "allocs/key")
+	b.ReportMetric(float64(built.TotalAlloc-before.TotalAlloc)/float64(n), "alloc-B/key")
+	b.ReportMetric(float64(built.Mallocs-before.Mallocs)/float64(n), "allocs/key")
 	b.ReportMetric(0, "ns/op")
 	if err := f.store.Close(); err != nil {
 		b.Errorf("closing the %s store: %v", be.name, err)

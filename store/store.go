@@ -91,8 +91,11 @@ type Store interface {
 
 // InMemory is implemented by a Store that holds all its data in memory, so
 // that a read costs no I/O. Its InMemory method reports whether that is so.
-// An engine keeps no cache or index of its own in front of such a store:
-// they would cost memory and save nothing.
+// An engine keeps no index of digest prefixes in front of such a store, as
+// a read that finds nothing is cheap already, and caches every key that
+// authenticates: the store holds every key in memory anyway, and a cached
+// key is one cache line to read where the store's record is two reads, one
+// after the other.
 type InMemory interface {
 	Store
 	InMemory() bool
