@@ -21,7 +21,8 @@ import (
 // is compared the same way. Over the memory store the engine caches every
 // key that authenticates; over a store on disk, a bounded number, and its
 // index refuses an unknown secret with no store read (see [Options]). On
-// the memory store, no path allocates.
+// the memory store nothing allocates but a key's first authentication,
+// whose entry may grow the cache.
 func (e *Engine) Authenticate(ctx context.Context, secret string) (p Principal, err error) {
 	// A cancelled context fails the call whether or not it would have
 	// read the store: a cached key does not make it succeed.

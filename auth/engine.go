@@ -261,7 +261,9 @@ func (e *Engine) checkFormat(ctx context.Context) error {
 	if v, err = e.putOnce(ctx, record.MetaKey, record.MetaValue(), "store format"); err != nil {
 		return err
 	}
-	return record.CheckMeta(v)
+	// Another engine may have written the format record first, an earlier
+	// release's among them: what it wrote is upgraded as a store found so.
+	return e.upgradeFormat(ctx, v)
 }
 
 // upgradeFormat brings a store whose format record holds v to

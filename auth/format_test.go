@@ -128,7 +128,8 @@ func wantFormat(t *testing.T, ctx context.Context, s store.Store, f byte) {
 // becomes of format 2 with only its format record changed, a new key is
 // written in the store form, and a snapshot exported from the store
 // carries the old keys to an agent. Over a store held in memory (no index,
-// no cache) and over one that is not (both).
+// a cache of every key) and over one that is not (the index and a bounded
+// cache).
 func TestFormat1Store(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -298,6 +299,35 @@ func TestFormatUpgradeRace(t *testing.T) {
 				t.Fatalf("format record %q (%v), want the other engine's %q", got, err, tc.other)
 			}
 		})
+	}
+}
+
+// TestFormatRaceOnEmptyStore: an engine of an earlier release writes its
+// format record into an empty store between this engine's look at the
+// store and its own write. This engine, which then reads format 1, still
+// upgrades the store before it writes records of format 2.
+func TestFormatRaceOnEmptyStore(t *testing.T) {
+	ctx := t.Context()
+	mem := memstore.New()
+	defer mem.Close()
+	hs := &auth.HookStore{Store: mem}
+	// The first read of the format record is New's look; the second is
+	// the one before its write, after which the other engine writes.
+	hs.Arm(record.MetaKey, func() {
+		hs.Arm(record.MetaKey, func() {
+			if err := mem.Commit(ctx, new(store.Batch).Put(record.MetaKey, record.MetaValueOf(1))); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	e := must(auth.New(ctx, hs, auth.Options{}))
+	if got, err := mem.Get(ctx, record.MetaKey); err != nil || !bytes.Equal(got, record.MetaValue()) {
+		t.Fatalf("format record %q (%v), want %q", got, err, record.MetaValue())
+	}
+	acct := must(e.CreateAccount(ctx, "acme"))
+	k := must(e.CreateAccountKey(ctx, acct.ID, "akn_ops", time.Time{}))
+	if _, err := e.Authenticate(ctx, k.Secret.Reveal()); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -117,8 +117,9 @@ func renderSummary(b *strings.Builder, r *results, m meta) {
 		"with its confidence interval, B/op and allocs/op; bench/doc.go says what each benchmark does.\n\n")
 
 	b.WriteString("`Authenticate`, ns/op. *default options*: over pebble and badger, a cache of 65,536 keys " +
-		"and the index of digest prefixes, over mem neither; *cached*: a cache of every key; " +
-		"*uncached*: no cache and no index, so that every well-formed secret reads the store.\n\n")
+		"and the index of digest prefixes, over mem a cache of every key and no index; *cached*: a cache of every key; " +
+		"*uncached*: no cache and no index, so that every well-formed secret reads the store. " +
+		"Engines with a cache authenticate every key once before they are timed.\n\n")
 	b.WriteString("| |")
 	sep := "|---|"
 	for _, be := range summaryBackends {

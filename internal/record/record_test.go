@@ -567,7 +567,9 @@ func TestOtherVersionRefused(t *testing.T) {
 	}
 }
 
-func TestVersion2Refused(t *testing.T) {
+// TestAccountVersion2Refused: records other than the hot key record have
+// only version 1; an account record of version 2 is refused.
+func TestAccountVersion2Refused(t *testing.T) {
 	a := Account{Created: 1, Name: "acme"}
 	body := bodyOf(AppendAccount(nil, &a))
 	body[0] = 2

@@ -7,11 +7,12 @@ import (
 
 // A group is 7 slots of a hash table and their control word, in 64 bytes:
 // one cache line. An array of more than 512 groups (over 32 KiB: every
-// table of a store past about 2,600 entries) is a large object to the
-// allocator, which starts it at a page boundary, so each of its groups is
-// exactly one line. (A smaller array sits at a multiple of its size class
-// from a page boundary, which most often is a multiple of 64 too; such
-// small tables stay in cache anyway.)
+// table past about 2,900 entries, which takes in every table of a large
+// store) is a large object to the allocator, which starts it at a page
+// boundary, so each of its groups is exactly one line. (A smaller array of
+// more than 8 groups holds pointers and is over 512 bytes, so the
+// allocator puts an 8-byte header before it, and each group straddles two
+// lines; such small tables stay in cache anyway.)
 //
 // The control word holds a control byte per slot, in bytes 0-6, and the
 // group's overflow filter in byte 7. A slot's control byte says whether
