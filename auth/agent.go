@@ -196,16 +196,15 @@ func snapshotRecords(snap *snapshot.Snapshot) []record.KV {
 	start := len(out)
 	// Their keys and values are cut from one buffer.
 	hotBuf := make([]byte, 0, len(snap.AgentKeys)*(1+keys.PrefixSize+record.KeyStoreSize))
-	cutHot := func(start int) []byte { return hotBuf[start:len(hotBuf):len(hotBuf)] }
 	for _, hot := range snap.AgentKeys {
 		v, _ := record.ViewKeyWire(hot) // checked by snapshot.Decode
 		k := v.Key()
 		start := len(hotBuf)
 		hotBuf = record.AppendHashKey(hotBuf, (*[keys.PrefixSize]byte)(k.Digest[:]))
-		key := cutHot(start)
+		key := tail(hotBuf, start)
 		start = len(hotBuf)
 		hotBuf = record.AppendKey(hotBuf, &k)
-		out = append(out, record.KV{Key: key, Value: cutHot(start)})
+		out = append(out, record.KV{Key: key, Value: tail(hotBuf, start)})
 	}
 	sortKV(out[start:])
 	// Credentials are sorted by id, and so are their records and listing
@@ -216,24 +215,23 @@ func snapshotRecords(snap *snapshot.Snapshot) []record.KV {
 		size += 3*(1+keys.UUIDSize) + 2*keys.UUIDSize + len(cr.Username)
 	}
 	buf := make([]byte, 0, size)
-	cut := func(start int) []byte { return buf[start:len(buf):len(buf)] }
 	for _, cr := range snap.Credentials {
 		start := len(buf)
 		buf = record.AppendCredentialKey(buf, cr.ID)
-		out = append(out, record.KV{Key: cut(start), Value: cr.Record})
+		out = append(out, record.KV{Key: tail(buf, start), Value: cr.Record})
 	}
 	logins := make([]record.KV, 0, len(snap.Credentials))
 	for _, cr := range snap.Credentials {
 		start := len(buf)
 		buf = record.AppendClusterCredentialKey(buf, snap.Cluster, cr.ID)
-		out = append(out, record.KV{Key: cut(start), Value: []byte{}})
+		out = append(out, record.KV{Key: tail(buf, start), Value: []byte{}})
 		start = len(buf)
 		buf = record.AppendLoginKey(buf, snap.Cluster, cr.Username)
-		login := cut(start)
+		login := tail(buf, start)
 		start = len(buf)
 		idb := cr.ID.Bytes()
 		buf = append(buf, idb[:]...)
-		logins = append(logins, record.KV{Key: login, Value: cut(start)})
+		logins = append(logins, record.KV{Key: login, Value: tail(buf, start)})
 	}
 	sortKV(logins)
 	return append(out, logins...)
@@ -311,3 +309,7 @@ func (a *Agent) StartSCRAM(ctx context.Context, mechanism string) (*SCRAMExchang
 
 // Cluster returns the cluster the agent serves.
 func (a *Agent) Cluster() keys.ClusterID { return a.cluster }
+
+// tail returns b from start on, with no room to grow: a record cut from a
+// shared buffer, which a later append must not reach.
+func tail(b []byte, start int) []byte { return b[start:len(b):len(b)] }

@@ -123,6 +123,17 @@ func wantFormat(t *testing.T, ctx context.Context, s store.Store, f byte) {
 	}
 }
 
+// formatStores are the two ways the format tests see a memory store: as
+// it is, held in memory (a cache of every key, no index), and wrapped so
+// that it is not (the index and a bounded cache).
+var formatStores = []struct {
+	name string
+	wrap func(store.Store) store.Store
+}{
+	{"in memory", func(s store.Store) store.Store { return s }},
+	{"indexed and cached", func(s store.Store) store.Store { return &auth.CountingStore{Store: s} }},
+}
+
 // TestFormat1Store opens an engine over a store of format 1 holding keys
 // of every kind: they authenticate, list and delete as before, the store
 // becomes of format 2 with only its format record changed, a new key is
@@ -131,13 +142,7 @@ func wantFormat(t *testing.T, ctx context.Context, s store.Store, f byte) {
 // a cache of every key) and over one that is not (the index and a bounded
 // cache).
 func TestFormat1Store(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		wrap func(store.Store) store.Store
-	}{
-		{"in memory", func(s store.Store) store.Store { return s }},
-		{"indexed and cached", func(s store.Store) store.Store { return &auth.CountingStore{Store: s} }},
-	} {
+	for _, tc := range formatStores {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			mem := memstore.New()
@@ -365,13 +370,7 @@ func TestFormatUpgradeConcurrent(t *testing.T) {
 // store form, and the keys keep answering.
 func TestAgentStoreOfFormat1(t *testing.T) {
 	o := newOffline(t)
-	for _, tc := range []struct {
-		name string
-		wrap func(store.Store) store.Store
-	}{
-		{"in memory", func(s store.Store) store.Store { return s }},
-		{"indexed and cached", func(s store.Store) store.Store { return &auth.CountingStore{Store: s} }},
-	} {
+	for _, tc := range formatStores {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memstore.New()
 			defer mem.Close()

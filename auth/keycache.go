@@ -130,6 +130,11 @@ type cacheEntry struct {
 	scope   uint32
 }
 
+// prefix returns the digest prefix of e: its key in the cache.
+func (e *cacheEntry) prefix() *[keys.PrefixSize]byte {
+	return (*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize])
+}
+
 // cacheTries bounds how often a reader looks again when writers are at
 // work, before it gives up; the engine then looks once more under the
 // shard's read lock, where no writer is at work.
@@ -279,7 +284,7 @@ func (c *keyCache) has(p *[keys.PrefixSize]byte) bool {
 // put caches e with scope s, replacing the entry of the same prefix if
 // there is one.
 func (c *keyCache) put(e *cacheEntry, s *keyScope) {
-	p := (*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize])
+	p := e.prefix()
 	t := c.tab.Load()
 	i := -1
 	if t != nil {
@@ -377,7 +382,7 @@ func (c *keyCache) evict() bool {
 			bi := (bits.TrailingZeros64(bits.RotateLeft64(m, -8*r))/8 + r) % cacheGroupSize
 			var e cacheEntry
 			t.slots[gi*cacheGroupSize+bi].load(&e)
-			return c.remove((*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize]))
+			return c.remove(e.prefix())
 		}
 		if gi++; gi == n {
 			gi = 0
@@ -432,7 +437,7 @@ func (c *keyCache) rebuild(groups int) *cacheTable {
 // sequence, counting it in the full groups it passes. The table must have
 // an empty slot.
 func (t *cacheTable) add(e *cacheEntry) {
-	p := (*[keys.PrefixSize]byte)(e.digest[:keys.PrefixSize])
+	p := e.prefix()
 	n := len(t.groups)
 	for gi := homeGroup(p, n); ; {
 		g := &t.groups[gi]

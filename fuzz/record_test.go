@@ -80,11 +80,9 @@ func recordSeeds(f *testing.F, encs [][]byte, fieldOff int) {
 		f.Add(enc, false)
 		f.Add(body, true)
 
-		flipped := bytes.Clone(enc)
-		flipped[len(flipped)/2] ^= 0x04
-		f.Add(flipped, false)
-		f.Add(enc[:len(enc)-1], false)
-		f.Add(append(bytes.Clone(enc), 0), false)
+		for _, d := range damaged(enc) {
+			f.Add(d, false)
+		}
 
 		v2 := bytes.Clone(body)
 		v2[0] = 2
@@ -303,6 +301,18 @@ type recordHotForms struct {
 	meta, mbody               []byte
 }
 
+// hotForm is one form of a hot record: sealed, its body, and the seal
+// mode that turns the body back into the sealed record.
+type hotForm struct {
+	enc, body []byte
+	seal      uint8
+}
+
+// hots returns the two forms of fm's hot record, store then wire.
+func (fm recordHotForms) hots() [2]hotForm {
+	return [2]hotForm{{fm.store, fm.sbody, hotSealStore}, {fm.wire, fm.wbody, hotSealWire}}
+}
+
 func recordForms() []recordHotForms {
 	body := func(enc []byte) []byte { return bytes.Clone(enc[:len(enc)-4]) }
 	var out []recordHotForms
@@ -333,19 +343,14 @@ func recordForms() []recordHotForms {
 func FuzzDecodeKey(f *testing.F) {
 	forms := recordForms()
 	for i, fm := range forms {
-		for _, hot := range []struct {
-			enc, body []byte
-			seal      uint8
-		}{{fm.store, fm.sbody, hotSealStore}, {fm.wire, fm.wbody, hotSealWire}} {
+		for _, hot := range fm.hots() {
 			f.Add(hot.enc, fm.meta, hotAsIs)
 			f.Add(hot.body, fm.mbody, hot.seal)
 
 			// The hot record corrupt, the meta record valid.
-			flipped := bytes.Clone(hot.enc)
-			flipped[len(flipped)/2] ^= 0x04
-			f.Add(flipped, fm.meta, hotAsIs)
-			f.Add(hot.enc[:len(hot.enc)-1], fm.meta, hotAsIs)
-			f.Add(append(bytes.Clone(hot.enc), 0), fm.meta, hotAsIs)
+			for _, d := range damaged(hot.enc) {
+				f.Add(d, fm.meta, hotAsIs)
+			}
 			other := bytes.Clone(hot.body)
 			other[0] ^= 3 // version 1 for 2 and 2 for 1
 			f.Add(other, fm.mbody, hot.seal)
@@ -361,11 +366,9 @@ func FuzzDecodeKey(f *testing.F) {
 			f.Add(append(append(bytes.Clone(hot.body), 1), 'x'), fm.mbody, hot.seal)
 
 			// The meta record corrupt, the hot record valid.
-			mf := bytes.Clone(fm.meta)
-			mf[len(mf)/2] ^= 0x04
-			f.Add(hot.enc, mf, hotAsIs)
-			f.Add(hot.enc, fm.meta[:len(fm.meta)-1], hotAsIs)
-			f.Add(hot.enc, append(bytes.Clone(fm.meta), 0), hotAsIs)
+			for _, d := range damaged(fm.meta) {
+				f.Add(hot.enc, d, hotAsIs)
+			}
 			long := bytes.Clone(fm.mbody)
 			long[recordMetaNameOff]++
 			f.Add(hot.body, long, hot.seal)
@@ -456,20 +459,15 @@ func FuzzViewKey(f *testing.F) {
 	for _, fm := range recordForms() {
 		otherPrefix := bytes.Clone(fm.prefix)
 		otherPrefix[15] ^= 0x01
-		for _, hot := range []struct {
-			enc, body []byte
-			seal      uint8
-		}{{fm.store, fm.sbody, hotSealStore}, {fm.wire, fm.wbody, hotSealWire}} {
+		for _, hot := range fm.hots() {
 			f.Add(fm.prefix, hot.enc, hotAsIs)
 			f.Add(fm.prefix, hot.body, hot.seal)
 			f.Add(otherPrefix, hot.enc, hotAsIs)
 			f.Add(otherPrefix, hot.body, hot.seal)
 
-			flipped := bytes.Clone(hot.enc)
-			flipped[len(flipped)/2] ^= 0x04
-			f.Add(fm.prefix, flipped, hotAsIs)
-			f.Add(fm.prefix, hot.enc[:len(hot.enc)-1], hotAsIs)
-			f.Add(fm.prefix, append(bytes.Clone(hot.enc), 0), hotAsIs)
+			for _, d := range damaged(hot.enc) {
+				f.Add(fm.prefix, d, hotAsIs)
+			}
 			other := bytes.Clone(hot.body)
 			other[0] ^= 3
 			f.Add(fm.prefix, other, hot.seal)
@@ -724,4 +722,13 @@ func FuzzDecodeStaged(f *testing.F) {
 		}
 		recordCheckSame(t, in, record.AppendStaged(nil, del, v))
 	})
+}
+
+// damaged returns three seeds made from a sealed record enc: one with a
+// bit flipped in its middle, one cut short by a byte, one a byte longer.
+// Each is a fresh slice.
+func damaged(enc []byte) [][]byte {
+	flipped := bytes.Clone(enc)
+	flipped[len(flipped)/2] ^= 0x04
+	return [][]byte{flipped, bytes.Clone(enc[:len(enc)-1]), append(bytes.Clone(enc), 0)}
 }

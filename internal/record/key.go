@@ -200,11 +200,8 @@ func ViewKey(prefix *[keys.PrefixSize]byte, b []byte) (KeyView, error) {
 	if binary.BigEndian.Uint32(b[keyStoreLen:]) != keyChecksum(prefix, body) {
 		return KeyView{}, errChecksum
 	}
-	if body[0] != keyVersionStore {
-		return KeyView{}, errVersion
-	}
-	if k := body[keyOffKind]; k < KindAccount || k > KindAgent {
-		return KeyView{}, errField
+	if err := checkKeyBody(body, keyVersionStore); err != nil {
+		return KeyView{}, err
 	}
 	return KeyView{body: body, prefix: prefix}, nil
 }
@@ -224,13 +221,22 @@ func ViewKeyWire(b []byte) (KeyView, error) {
 	if binary.BigEndian.Uint32(b[keyWireLen:]) != crc32.Checksum(body, castagnoli) {
 		return KeyView{}, errChecksum
 	}
-	if body[0] != keyVersionWire {
-		return KeyView{}, errVersion
-	}
-	if k := body[keyOffKind]; k < KindAccount || k > KindAgent {
-		return KeyView{}, errField
+	if err := checkKeyBody(body, keyVersionWire); err != nil {
+		return KeyView{}, err
 	}
 	return KeyView{body: body, prefix: (*[keys.PrefixSize]byte)(body[keyOffDigest:])}, nil
+}
+
+// checkKeyBody checks what both forms of a hot record check once their
+// checksum holds: the version of the form, and the kind.
+func checkKeyBody(body []byte, version byte) error {
+	if body[0] != version {
+		return errVersion
+	}
+	if k := body[keyOffKind]; k < KindAccount || k > KindAgent {
+		return errField
+	}
+	return nil
 }
 
 func (v KeyView) Kind() uint8    { return v.body[keyOffKind] }

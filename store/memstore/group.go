@@ -100,6 +100,3 @@ func (g *group) pass(tag uint8) { g.ctrl.Store(g.ctrl.Load() | passBit(tag)) }
 
 // clearFilter empties the filter.
 func (g *group) clearFilter() { g.ctrl.Store(g.ctrl.Load() &^ filterBits) }
-
-// filter returns the filter's bits.
-func (g *group) filter() uint64 { return g.ctrl.Load() & filterBits }

@@ -338,7 +338,7 @@ func checkTable(t *testing.T, tb *table, hf func([]byte) uint64, model map[strin
 		t.Fatalf("table has %d full slots, counts %d", full, tb.used)
 	}
 	for gi := range tb.groups {
-		f, n := tb.groups[gi].filter(), tb.overflow[gi]
+		f, n := tb.groups[gi].ctrl.Load()&filterBits, tb.overflow[gi]
 		if n != overflow[gi] || f&passed[gi] != passed[gi] || n == 0 && f != 0 {
 			t.Fatalf("group %d: overflow %d, filter %#x; want %d, a superset of %#x",
 				gi, n, f, overflow[gi], passed[gi])
