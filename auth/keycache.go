@@ -57,7 +57,8 @@ import (
 //
 // Writers hold the shard's lock. Readers hold none: every word they read
 // is read atomically, and seq works as a seqlock. A writer makes it odd
-// before it changes the table and even after; a reader keeps what it
+// before it changes a published table in place and even after (a rebuild
+// publishes a new table, and needs no seqlock); a reader keeps what it
 // found only if seq was even and did not change meanwhile. A reader that
 // keeps failing gives up (cacheBusy), which is always safe: the engine
 // then looks again under the shard's read lock, where no writer is at
@@ -66,6 +67,10 @@ type keyCache struct {
 	seq atomic.Uint64
 	tab atomic.Pointer[cacheTable] // nil until the first put
 	n   int                        // entries; the writer's
+
+	// Tests only: beforePublish, if set, runs in a rebuild between
+	// building the new table and publishing it.
+	beforePublish func()
 }
 
 // cacheTable is one array of groups and their slots. A writer changes it
@@ -296,14 +301,17 @@ func (c *keyCache) put(e *cacheEntry, s *keyScope) {
 	if i >= 0 && !compact && t.holds(i, e, s) {
 		return // nothing to change: readers need not look again
 	}
-	c.seq.Add(1)
-	defer c.seq.Add(1)
+	// A rebuild comes first, outside the seqlock: it publishes a whole
+	// new table, and readers of either table meanwhile find what they
+	// would have found before the put.
 	if i < 0 && (t == nil || c.n >= t.growAt) {
 		t = c.rebuild(cacheGroupsFor(c.n + 1))
 	} else if compact {
 		t = c.rebuild(len(t.groups))
 		i = t.find(p)
 	}
+	c.seq.Add(1)
+	defer c.seq.Add(1)
 	e.scope = t.intern(s)
 	if i >= 0 {
 		t.slots[i].store(e)
@@ -356,9 +364,9 @@ func (c *keyCache) remove(p *[keys.PrefixSize]byte) bool {
 		return false
 	}
 	c.seq.Add(1)
-	defer c.seq.Add(1)
 	t.removeAt(p, i)
 	c.n--
+	c.seq.Add(1)
 	if len(t.groups) > 1 && c.n*16 < len(t.slots) {
 		c.rebuild(cacheGroupsFor(c.n))
 	}
@@ -404,8 +412,9 @@ func newCacheTable(groups int) *cacheTable {
 }
 
 // rebuild moves every entry to a new table of size groups, with a new list
-// of the scopes they use, publishes it, and returns it. Readers still in
-// the old one find it unchanged.
+// of the scopes they use, publishes it, and returns it. It changes neither
+// table once readers may see it, so it needs no seqlock: while it copies,
+// readers go on reading the old table, without waiting for it.
 func (c *keyCache) rebuild(groups int) *cacheTable {
 	nt := newCacheTable(groups)
 	if t := c.tab.Load(); t != nil {
@@ -428,6 +437,9 @@ func (c *keyCache) rebuild(groups int) *cacheTable {
 				nt.add(&e)
 			}
 		}
+	}
+	if c.beforePublish != nil {
+		c.beforePublish()
 	}
 	c.tab.Store(nt)
 	return nt
