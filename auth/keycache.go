@@ -367,6 +367,7 @@ func (c *keyCache) remove(p *[keys.PrefixSize]byte) bool {
 	t.removeAt(p, i)
 	c.n--
 	c.seq.Add(1)
+	// A shrink publishes a new table: outside the seqlock, as in put.
 	if len(t.groups) > 1 && c.n*16 < len(t.slots) {
 		c.rebuild(cacheGroupsFor(c.n))
 	}

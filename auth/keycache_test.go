@@ -285,42 +285,49 @@ func TestKeyCacheGrowsAndShrinks(t *testing.T) {
 
 // TestKeyCacheReadDuringRebuild: while a put or a remove rebuilds the
 // table, which at a shard of a million keys copies about a megabyte,
-// lock-free readers go on hitting in the old table. Were the rebuild inside
-// the seqlock, they would find it odd, give up and wait on the shard's lock.
+// lock-free readers go on hitting in the old table: growing, shrinking and
+// compacting its scopes. Were the rebuild inside the seqlock, they would
+// find it odd, give up and wait on the shard's lock.
 func TestKeyCacheReadDuringRebuild(t *testing.T) {
 	var c keyCache
-	const n = 2_000
-	es := make([]cacheEntry, n)
-	for i := range es {
-		es[i] = testCacheEntry(uint64(i))
-	}
-	sc := testScope(1)
-	c.put(&es[0], sc)
-	var rebuilds, checks int
+	held := 1 // the scope of every cached entry
+	var rebuilds int
 	c.beforePublish = func() {
+		if c.n == 0 {
+			return // the first put makes the first table
+		}
 		rebuilds++
-		// The first entry and the one before the put or remove that
-		// rebuilds are in the table being replaced.
-		for _, e := range []*cacheEntry{&es[0], &es[checks]} {
+		// Entries 0 to c.n-1 are in the table being replaced, in every
+		// phase below; look up the first and the last.
+		for _, i := range []int{0, c.n - 1} {
+			e := testCacheEntry(uint64(i))
+			d := digestOfEntry(&e)
 			var got cacheEntry
 			var gs keyScope
-			d := digestOfEntry(e)
 			if a := c.get(&d, &got, &gs); a != cacheHit {
-				t.Fatalf("rebuild %d: a lookup of a cached key gave %d, not a hit", rebuilds, a)
+				t.Fatalf("rebuild %d: a lookup of cached entry %d gave %d, not a hit", rebuilds, i, a)
+			}
+			e.scope = got.scope
+			if got != e || gs != *testScope(held) {
+				t.Fatalf("rebuild %d: a lookup of cached entry %d found another entry or scope", rebuilds, i)
 			}
 		}
 	}
-	for i := 1; i < n; i++ {
-		checks = i - 1
-		c.put(&es[i], sc)
-	}
+	const n = 2_000
+	es := fillCache(&c, n, func(int) int { return held })
 	grown := rebuilds
 	for i := n - 1; i > 0; i-- {
-		checks = i - 1
 		c.remove(prefixOf(&es[i]))
 	}
-	if grown < 10 || rebuilds-grown < 2 {
-		t.Fatalf("%d rebuilds growing and %d shrinking; the test needs more", grown, rebuilds-grown)
+	shrunk := rebuilds - grown
+	// One entry left; putting it with ever new scopes lists more than
+	// 2*1+8 of them, and the next put compacts the list.
+	for k := 2; rebuilds == grown+shrunk && k < 100; k++ {
+		c.put(&es[0], testScope(k))
+		held = k
+	}
+	if compacted := rebuilds - grown - shrunk; grown < 10 || shrunk < 2 || compacted != 1 {
+		t.Fatalf("%d rebuilds growing, %d shrinking and %d compacting; the test needs more", grown, shrunk, compacted)
 	}
 }
 
