@@ -37,7 +37,7 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (p Principal, 
 		err = e.lookupStore(ctx, &d, 0, &p)
 		return p, err
 	}
-	var c cachedKey
+	var c cacheRead
 	switch v, epoch := e.hot.lookup(&d, &c); v {
 	case lookupUnknown:
 		return Principal{}, errUnknown
@@ -81,28 +81,30 @@ func (e *Engine) lookupStore(ctx context.Context, d *keys.Digest, epoch uint64, 
 	if !v.DigestEqual(d) {
 		return errUnknown
 	}
+	c := cachedOf(v)
 	if hot := e.hot; hot != nil && hot.cacheCap > 0 {
 		if hot.afterRead != nil {
 			hot.afterRead()
 		}
-		c := cachedOf(v)
 		hot.insert(d.Prefix(), &c, epoch)
 	}
-	if exp := v.Expires(); exp != 0 && e.nowNano() >= exp {
+	if c.expires != 0 && e.nowNano() >= c.expires {
 		return errExpired
 	}
-	fillPrincipal(p, v.ID(), v.Account(), v.Workspace(), v.Cluster(), v.Kind(), v.Flags(), v.Expires())
+	fillPrincipal(p, &c.id, &c.keyScope, c.expires)
 	return nil
 }
 
-// fillPrincipal sets *p from a hot key record's fields, read in place or
-// from the cache.
-func fillPrincipal(p *Principal, id, account, workspace, cl [keys.UUIDSize]byte, kind, flags uint8, expires int64) {
-	p.Key = keys.KeyIDFromArray(id)
-	p.Kind = Kind(kind)
-	p.Account = keys.AccountIDFromArray(account)
-	p.Workspace = keys.WorkspaceIDFromArray(workspace)
-	p.Cluster = keys.ClusterIDFromArray(cl)
-	p.AnyCluster = flags&record.FlagAnyCluster != 0
+// fillPrincipal sets *p from a hot key record's fields: the key's id and
+// expiry, and its scope. It takes them by pointer, so that a cache hit
+// fills p straight from what the cache read and its list of scopes, with
+// no copy of the 16-byte arrays on the way.
+func fillPrincipal(p *Principal, id *[keys.UUIDSize]byte, sc *keyScope, expires int64) {
+	p.Key = keys.KeyIDFromArray(*id)
+	p.Kind = Kind(sc.kind)
+	p.Account = keys.AccountIDFromArray(sc.account)
+	p.Workspace = keys.WorkspaceIDFromArray(sc.workspace)
+	p.Cluster = keys.ClusterIDFromArray(sc.cluster)
+	p.AnyCluster = sc.flags&record.FlagAnyCluster != 0
 	p.ExpiresAt = timeOf(expires)
 }

@@ -100,9 +100,9 @@ func cachedOf(v record.KeyView) cachedKey {
 	return c
 }
 
-// fill sets *p from the cached key.
-func (c *cachedKey) fill(p *Principal) {
-	fillPrincipal(p, c.id, c.account, c.workspace, c.cluster, c.kind, c.flags, c.expires)
+// fill sets *p from a cache hit.
+func (r *cacheRead) fill(p *Principal) {
+	fillPrincipal(p, &r.id, r.scope, r.expires)
 }
 
 // newHotKeys returns the engine's hot-key state, or nil when it keeps
@@ -133,20 +133,20 @@ const (
 	lookupHit                    // the cached key matches the digest
 )
 
-// lookup decides what it can from memory. On lookupHit, *out is the cached
-// key; on lookupStore, the returned epoch is what a later [hotKeys.insert]
-// of what the store answered must present.
+// lookup decides what it can from memory. On lookupHit, *out is what the
+// cache holds of the key; on lookupStore, the returned epoch is what a
+// later [hotKeys.insert] of what the store answered must present.
 //
 // A hit usually takes no lock (see keyCache). It cannot miss a delete: a delete
 // drops the entry before its commit, and insert refuses while a delete of
 // the prefix is pending, so a lookup that finds the entry began before the
 // delete did.
-func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
+func (h *hotKeys) lookup(d *keys.Digest, out *cacheRead) (verdict, uint64) {
 	p := d.Prefix()
 	sh := h.shard(p)
 	busy := false
 	if h.cacheCap > 0 {
-		switch sh.cache.get(d, &out.cacheEntry, &out.keyScope) {
+		switch sh.cache.read(d, out) {
 		case cacheHit:
 			return lookupHit, 0
 		case cacheBusy:
@@ -165,7 +165,7 @@ func (h *hotKeys) lookup(d *keys.Digest, out *cachedKey) (verdict, uint64) {
 	// No writer is at work while the read lock is held: a lookup that kept
 	// meeting writers above gets a clean read of the cache here, and a
 	// cached key never costs a store read.
-	if busy && sh.cache.get(d, &out.cacheEntry, &out.keyScope) == cacheHit {
+	if busy && sh.cache.read(d, out) == cacheHit {
 		m.RUnlock()
 		return lookupHit, 0
 	}

@@ -382,12 +382,11 @@ func TestCacheComparesWholeDigest(t *testing.T) {
 	b[0], b[31] = 7, 2
 	da, _ := keys.DigestFromBytes(a[:])
 	db, _ := keys.DigestFromBytes(b[:])
+	var out cacheRead
+	_, epoch := h.lookup(&da, &out)
 	var c cachedKey
-	_, epoch := h.lookup(&da, &c)
-	c = cachedKey{}
 	copy(c.digest[:], a[:])
 	h.insert(da.Prefix(), &c, epoch)
-	var out cachedKey
 	if v, _ := h.lookup(&da, &out); v != lookupHit {
 		t.Fatalf("lookup of the cached digest: %v, want a hit", v)
 	}

@@ -57,6 +57,20 @@ func digestOfEntry(e *cacheEntry) keys.Digest {
 	return d
 }
 
+// get is read in the form the tests compare: on a hit, the whole entry,
+// whose digest is d's (read compared them), with scope index 0 (the table
+// picks it; tests compare scopes by value), and its scope.
+func (c *keyCache) get(d *keys.Digest, out *cacheEntry, sc *keyScope) cacheAnswer {
+	var r cacheRead
+	a := c.read(d, &r)
+	if a == cacheHit {
+		d.AppendBinary(out.digest[:0])
+		out.id, out.expires, out.scope = r.id, r.expires, 0
+		*sc = *r.scope
+	}
+	return a
+}
+
 // lookupEntry returns what c.get answers for e's digest, with the entry's
 // scope index zeroed (the table picks it; tests compare scopes by value).
 func lookupEntry(c *keyCache, e *cacheEntry) (got cacheEntry, sc keyScope, ok bool) {

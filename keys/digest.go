@@ -50,6 +50,17 @@ func (d *Digest) EqualBytes(b []byte) bool {
 	return len(b) == DigestSize && equal32(&d.b, (*[DigestSize]byte)(b))
 }
 
+// EqualWords reports whether d equals the digest whose bytes are w0, w1,
+// w2 and w3 in little-endian order, in constant time: a digest held as
+// machine words, as a cache that reads it word by word holds it, compared
+// without first storing it as bytes.
+func (d *Digest) EqualWords(w0, w1, w2, w3 uint64) bool {
+	le := binary.LittleEndian
+	x := (le.Uint64(d.b[0:]) ^ w0) | (le.Uint64(d.b[8:]) ^ w1) |
+		(le.Uint64(d.b[16:]) ^ w2) | (le.Uint64(d.b[24:]) ^ w3)
+	return subtle.ConstantTimeEq(int32(uint32(x)|uint32(x>>32)), 0) == 1
+}
+
 // equal32 reports whether a and b are equal, in constant time: it ORs
 // together the XORs of their four words, where crypto/subtle's
 // ConstantTimeCompare goes a byte at a time (10 ns on the hot path, against

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -241,6 +242,9 @@ func TestDigestEqual(t *testing.T) {
 	if !d1.EqualBytes(b1) {
 		t.Error("EqualBytes false for its own bytes")
 	}
+	if !d1.EqualWords(words(b1)) {
+		t.Error("EqualWords false for its own words")
+	}
 	if d2.EqualBytes(b1) {
 		t.Error("EqualBytes true for another digest's bytes")
 	}
@@ -249,6 +253,9 @@ func TestDigestEqual(t *testing.T) {
 		c[i/8] ^= 1 << (i % 8)
 		if d1.EqualBytes(c) {
 			t.Errorf("EqualBytes true with bit %d of byte %d flipped", i%8, i/8)
+		}
+		if d1.EqualWords(words(c)) {
+			t.Errorf("EqualWords true with bit %d of byte %d flipped", i%8, i/8)
 		}
 		e, err := DigestFromBytes(c)
 		if err != nil {
@@ -263,6 +270,12 @@ func TestDigestEqual(t *testing.T) {
 			t.Errorf("EqualBytes true for %d bytes", len(b))
 		}
 	}
+}
+
+// words returns the four little-endian words of a 32-byte digest.
+func words(b []byte) (w0, w1, w2, w3 uint64) {
+	le := binary.LittleEndian
+	return le.Uint64(b), le.Uint64(b[8:]), le.Uint64(b[16:]), le.Uint64(b[24:])
 }
 
 func TestDigestPrefix(t *testing.T) {
