@@ -42,6 +42,18 @@ import (
 // the groups probed on the way cost their 16-byte headers only, which sit
 // together in their own array.
 //
+// Each prefix also has two chosen slots in its home group (bits of prefix
+// byte 3), which a lookup reads at once with the group's header, before
+// it knows where the tags point: a key in one of them costs one wait on
+// memory, where reading the header and then the slot costs two. An entry
+// takes a chosen slot when one is empty; when both are taken, an entry
+// at home in one of them moves to its own other chosen slot if that is
+// empty. That puts 77% to 80% of the entries in a chosen slot at the
+// table's loads, against about 56% (simulated) with one chosen slot and
+// no moves. At 1M
+// keys, where the headers no longer fit in the processor's cache, it took
+// 18% off a hit; at 100k keys, where they mostly do, nothing measurable.
+//
 // Scopes are interned per table: a put adds its scope to the list if it is
 // new, and a rebuild keeps only the scopes of the entries it moves. A
 // put into a table whose list holds more than twice its entries, plus 8
@@ -261,11 +273,28 @@ func (t *cacheTable) scopeAt(i uint32, s *keyScope) bool {
 // find returns the index of the slot of prefix p, or -1. Without the lock it may
 // return a wrong answer while a writer is at work (the caller checks the
 // seqlock), but it reads only inside t and visits each group at most once.
+//
+// It first reads the prefix's two chosen slots in its home group (see
+// slotChoices) together with the group's tags: none of those reads waits
+// for another, so a key in one of them costs the time of one read from
+// memory, not of the tags' read and then the slot's.
 func (t *cacheTable) find(p *[keys.PrefixSize]byte) int {
 	w0, w1 := le.Uint64(p[:8]), le.Uint64(p[8:])
 	tag, pass := tagOf(p), passBit(p)
 	n := len(t.groups)
 	gi := homeGroup(p, n)
+	a, b := slotChoices(p)
+	base := gi * cacheGroupSize
+	sa, sb := &t.slots[base+a], &t.slots[base+b]
+	ctrl := t.groups[gi].ctrl.Load()
+	a0, a1 := sa.w[0].Load(), sa.w[1].Load()
+	b0, b1 := sb.w[0].Load(), sb.w[1].Load()
+	if a0 == w0 && a1 == w1 && uint8(ctrl>>(8*a)) == tag {
+		return base + a
+	}
+	if b0 == w0 && b1 == w1 && uint8(ctrl>>(8*b)) == tag {
+		return base + b
+	}
 	for range n {
 		g := &t.groups[gi]
 		for m := matchTag(g.ctrl.Load(), tag); m != 0; m &= m - 1 {
@@ -283,6 +312,17 @@ func (t *cacheTable) find(p *[keys.PrefixSize]byte) int {
 		}
 	}
 	return -1
+}
+
+// slotChoices returns the two slots, distinct, that a prefix prefers in
+// its home group: from bits 0-2 and 3-5 of prefix byte 3, which neither
+// the shard, the tag, the filter nor the home group uses.
+func slotChoices(p *[keys.PrefixSize]byte) (a, b int) {
+	a, b = int(p[3]&7), int(p[3]>>3&7)
+	if b == a {
+		b = a ^ 1
+	}
+	return a, b
 }
 
 func (s *cacheSlot) load(e *cacheEntry) {
@@ -479,17 +519,23 @@ func (c *keyCache) rebuild(groups int) *cacheTable {
 	return nt
 }
 
-// add puts e, whose prefix is absent, in the first empty slot of its probe
-// sequence, counting it in the full groups it passes. The table must have
-// an empty slot.
+// add puts e, whose prefix is absent, in the first group of its probe
+// sequence with an empty slot, counting it in the full groups it passes.
+// In its home group it takes one of its two chosen slots if it can (see
+// place). The table must have an empty slot.
 func (t *cacheTable) add(e *cacheEntry) {
 	p := e.prefix()
 	n := len(t.groups)
-	for gi := homeGroup(p, n); ; {
+	home := homeGroup(p, n)
+	for gi := home; ; {
 		g := &t.groups[gi]
 		ctrl := g.ctrl.Load()
 		if m := matchEmpty(ctrl); m != 0 {
 			i := bits.TrailingZeros64(m) / 8
+			if gi == home {
+				i = t.place(gi, ctrl, p)
+				ctrl = g.ctrl.Load()
+			}
 			t.slots[gi*cacheGroupSize+i].store(e)
 			g.ctrl.Store(ctrl | uint64(tagOf(p))<<(8*i))
 			return
@@ -499,6 +545,46 @@ func (t *cacheTable) add(e *cacheEntry) {
 			gi = 0
 		}
 	}
+}
+
+// place returns the slot of home group gi, whose tags are ctrl and which
+// has an empty slot, for a new entry of prefix p: one of p's two chosen
+// slots if either is empty. If both are taken, and the entry in one of
+// them is at home with its other chosen slot empty, it moves there and
+// the new entry takes its place, so that both find their keys in one
+// read. Otherwise the first empty slot. An entry moves only within its
+// group, so no overflow count changes.
+func (t *cacheTable) place(gi int, ctrl uint64, p *[keys.PrefixSize]byte) int {
+	empty := func(i int) bool { return uint8(ctrl>>(8*i)) == 0 }
+	a, b := slotChoices(p)
+	switch {
+	case empty(a):
+		return a
+	case empty(b):
+		return b
+	}
+	base := gi * cacheGroupSize
+	for _, i := range [2]int{a, b} {
+		s := &t.slots[base+i]
+		var q [keys.PrefixSize]byte
+		le.PutUint64(q[:8], s.w[0].Load())
+		le.PutUint64(q[8:], s.w[1].Load())
+		if homeGroup(&q, len(t.groups)) != gi {
+			continue
+		}
+		qa, qb := slotChoices(&q)
+		for _, to := range [2]int{qa, qb} {
+			if to == i || !empty(to) {
+				continue
+			}
+			var moved cacheEntry
+			s.load(&moved)
+			t.slots[base+to].store(&moved)
+			t.groups[gi].ctrl.Store(ctrl&^(0xff<<(8*i)) | uint64(tagOf(&q))<<(8*to))
+			return i
+		}
+	}
+	return bits.TrailingZeros64(matchEmpty(ctrl)) / 8
 }
 
 // removeAt empties slot i, that of prefix p, and takes its entry off the
