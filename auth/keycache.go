@@ -48,16 +48,15 @@ import (
 // byte 3), which a lookup prefetches before it reads the group's header,
 // so before it knows where the tags point: a key in one of them costs one
 // wait on memory, where reading the header and then the slot costs two.
-// (Plain loads of the two slots, in place of prefetches, cost an unknown
-// prefix a wait for slots it never needed: 81% more on a miss at 1M keys
-// over mem.) An entry
-// takes a chosen slot when one is empty; when both are taken, an entry
-// at home in one of them moves to its own other chosen slot if that is
-// empty. That puts 77% to 80% of the entries in a chosen slot at the
-// table's loads, against about 56% (simulated) with one chosen slot and
-// no moves. At 1M
-// keys, where the headers no longer fit in the processor's cache, it took
-// 18% off a hit; at 100k keys, where they mostly do, nothing measurable.
+// An entry takes a chosen slot when one is empty; when both are taken, an
+// entry at home in one of them moves to its own other chosen slot if that
+// is empty. That puts 74% to 80% of the entries in a chosen slot at the
+// table's loads (simulated, two chosen slots and no moves put 67% at the
+// highest; one chosen slot, about 55%). A hit at 1M keys, where the headers no longer stay in the
+// processor's cache, took 18% less time; at 100k keys, 8% (p=0.065).
+// Plain loads of the two slots in place of prefetches cost a prefix that
+// is not cached a wait for slots it never needed: 81% more on a miss at
+// 1M keys over mem.
 //
 // Scopes are interned per table: a put adds its scope to the list if it is
 // new, and a rebuild keeps only the scopes of the entries it moves. A

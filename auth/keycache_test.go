@@ -300,8 +300,9 @@ func TestKeyCacheGrowsAndShrinks(t *testing.T) {
 // TestKeyCacheChosenSlots: filled to the table's lowest and highest
 // loads, the cache holds at least 70% of its entries in one of their two
 // chosen slots in their home group, where a lookup finds them in one read
-// (80% and 74% as placed; two chosen slots and no moves give 67% at the
-// highest load, one chosen slot about 55%, placing at random about 25%).
+// (80% and 74% as placed; in a simulation, two chosen slots and no moves
+// put 67% at the highest load, one chosen slot about 55%, placing at
+// random about 25%).
 func TestKeyCacheChosenSlots(t *testing.T) {
 	for _, n := range []int{20000, 22200} {
 		var c keyCache
