@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -173,4 +174,19 @@ func ExampleHasher_DigestText() {
 	// Output:
 	// sha256:b2e457b11fb8… <nil>
 	// true keys: malformed secret: checksum mismatch
+}
+
+func ExampleDigest_EqualWords() {
+	h, _ := keys.NewHasher(nil)
+	d, _ := h.DigestText("aks_000102030405060708090a0b0c0d0e0f101112131415161718191a1b64dec9c1")
+
+	// A cache that holds stored digests as four little-endian words, and
+	// reads them word by word, compares one without rebuilding its bytes.
+	b, _ := d.AppendBinary(nil)
+	w := func(i int) uint64 { return binary.LittleEndian.Uint64(b[8*i:]) }
+	fmt.Println(d.EqualWords(w(0), w(1), w(2), w(3)))
+	fmt.Println(d.EqualWords(w(0), w(1), w(2), w(3)^1))
+	// Output:
+	// true
+	// false
 }
