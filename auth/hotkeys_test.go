@@ -374,14 +374,17 @@ func TestIndexAfterFailedWrites(t *testing.T) {
 }
 
 // TestCacheComparesWholeDigest: a cached key answers only a digest equal
-// to its own in all 32 bytes, not one that shares its 16-byte prefix.
+// to its own in all 32 bytes, not one that shares its 16-byte prefix and
+// differs in any one byte after it. Every byte of the cached digest is
+// nonzero, so a comparison that dropped or mixed up a word of the slot
+// would miss the key itself.
 func TestCacheComparesWholeDigest(t *testing.T) {
 	h := newHotKeys(false, 16)
-	var a, b [keys.DigestSize]byte
-	a[0], a[31] = 7, 1
-	b[0], b[31] = 7, 2
+	var a [keys.DigestSize]byte
+	for i := range a {
+		a[i] = byte(i + 1)
+	}
 	da, _ := keys.DigestFromBytes(a[:])
-	db, _ := keys.DigestFromBytes(b[:])
 	var out cacheRead
 	_, epoch := h.lookup(&da, &out)
 	var c cachedKey
@@ -390,8 +393,13 @@ func TestCacheComparesWholeDigest(t *testing.T) {
 	if v, _ := h.lookup(&da, &out); v != lookupHit {
 		t.Fatalf("lookup of the cached digest: %v, want a hit", v)
 	}
-	if v, _ := h.lookup(&db, &out); v != lookupStore {
-		t.Fatalf("lookup of a digest sharing the prefix: %v, want the store", v)
+	for i := keys.PrefixSize; i < keys.DigestSize; i++ {
+		b := a
+		b[i] ^= 0x80
+		db, _ := keys.DigestFromBytes(b[:])
+		if v, _ := h.lookup(&db, &out); v != lookupStore {
+			t.Fatalf("lookup of a digest sharing the prefix, byte %d changed: %v, want the store", i, v)
+		}
 	}
 }
 

@@ -52,11 +52,11 @@ import (
 // entry at home in one of them moves to its own other chosen slot if that
 // is empty. That puts 74% to 80% of the entries in a chosen slot at the
 // table's loads (simulated, two chosen slots and no moves put 67% at the
-// highest; one chosen slot, about 55%). A hit at 1M keys, where the headers no longer stay in the
-// processor's cache, took 18% less time; at 100k keys, 8% (p=0.065).
-// Plain loads of the two slots in place of prefetches cost a prefix that
-// is not cached a wait for slots it never needed: 81% more on a miss at
-// 1M keys over mem.
+// highest; one chosen slot, about 55%). A hit at 1M keys, where the
+// headers no longer stay in the processor's cache, took 18% less time;
+// at 100k keys, 8% (p=0.065). Plain loads of the two slots in place of
+// prefetches cost a prefix that is not cached a wait for slots it never
+// needed: 81% more on a miss at 1M keys over mem.
 //
 // Scopes are interned per table: a put adds its scope to the list if it is
 // new, and a rebuild keeps only the scopes of the entries it moves. A
@@ -561,22 +561,19 @@ func (t *cacheTable) place(gi int, ctrl uint64, p *[keys.PrefixSize]byte) int {
 	}
 	base := gi * cacheGroupSize
 	for _, i := range [2]int{a, b} {
-		s := &t.slots[base+i]
-		var q [keys.PrefixSize]byte
-		le.PutUint64(q[:8], s.w[0].Load())
-		le.PutUint64(q[8:], s.w[1].Load())
-		if homeGroup(&q, len(t.groups)) != gi {
+		var moved cacheEntry
+		t.slots[base+i].load(&moved)
+		q := moved.prefix()
+		if homeGroup(q, len(t.groups)) != gi {
 			continue
 		}
-		qa, qb := slotChoices(&q)
+		qa, qb := slotChoices(q)
 		for _, to := range [2]int{qa, qb} {
 			if to == i || !empty(to) {
 				continue
 			}
-			var moved cacheEntry
-			s.load(&moved)
 			t.slots[base+to].store(&moved)
-			t.groups[gi].ctrl.Store(ctrl&^(0xff<<(8*i)) | uint64(tagOf(&q))<<(8*to))
+			t.groups[gi].ctrl.Store(ctrl&^(0xff<<(8*i)) | uint64(tagOf(q))<<(8*to))
 			return i
 		}
 	}
