@@ -309,8 +309,9 @@
 // included). The matrix now has about twice as many timed benchmarks, the
 // parallel ones at two GOMAXPROCS, and run.sh's second process builds its
 // fixtures again. At run.sh's defaults (-count=6, -benchtime=0.5s) the
-// whole suite took 80 minutes on a quiet 2-core machine: 60 for the first
-// process, 20 for the parallel one. The peer benchmarks, among them, take
+// whole suite took 80 minutes on a quiet 2-core Intel Xeon (60 for the
+// first process, 20 for the parallel one) and 2 hours on a 2-core AMD EPYC
+// (44 and 72). The peer benchmarks, among them, take
 // about 20 s per -count (bcrypt and PBKDF2 cost tens of milliseconds per
 // iteration).
 //

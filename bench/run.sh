@@ -15,7 +15,7 @@
 # backend level; bench/doc.go lists the names. COUNT is -count (default 6;
 # benchstat needs 6 runs for a confidence interval), BENCHTIME -benchtime
 # (default 0.5s: each timed loop runs long enough for a stable median, and
-# six of them keep the whole suite under an hour and a half), TIMEOUT
+# six of them keep the whole suite near two hours on 2 cores), TIMEOUT
 # -timeout of each go test (default 180m).
 #
 # The suite runs as two go test processes in bench/: first every selected
@@ -26,9 +26,10 @@
 # GOMAXPROCS 2, none at 1). Each process builds the fixtures it needs once:
 # the 1M fixtures take about 15 s (mem) and a minute each (pebble, badger)
 # on 2 cores. The whole suite took 80 minutes at the defaults on a quiet
-# 2-core machine: 60 for the first process, 20 for the parallel one (see
-# bench/doc.go). The durable fixtures
-# live under $TMPDIR/streamauth-bench-<pid>-* while it runs (about 0.5 GB).
+# 2-core Intel Xeon, and 2 hours on a 2-core AMD EPYC: 44 minutes for the
+# first process, 72 for the parallel one (see bench/doc.go). The durable
+# fixtures live under $TMPDIR/streamauth-bench-<pid>-* while it runs
+# (about 0.5 GB).
 #
 # The raw output goes to bench/last.txt (ignored by git), so that a later run
 # can be compared with: benchstat old.txt bench/last.txt. The report goes to
