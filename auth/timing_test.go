@@ -23,7 +23,7 @@ package auth_test
 //
 //	go test ./auth -run Timing -timing.long -v -timeout 60m
 //
-// It takes about 8 minutes on a busy two-core machine, 7 of them in the
+// It takes 8 to 10 minutes on a two-core machine, most of it in the
 // 2,000,000 argon2id checks of the PLAIN test. -timing.n=N sets the number of
 // measurements per run of either mode. The tests skip under the race
 // detector (timings are meaningless there), and the long mode skips under

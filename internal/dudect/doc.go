@@ -18,7 +18,7 @@
 // SCRAM proof check, and the canary. Their short mode (20,000
 // measurements per test) runs with `go test ./...`. The long mode
 // (1,000,000 measurements per run, each real check measured twice, both
-// runs required below |t| = 10; about 8 minutes on a busy two-core
+// runs required below |t| = 10; 8 to 10 minutes on a two-core
 // machine, most of it argon2id) is
 //
 //	go test ./auth -run Timing -timing.long -v -timeout 60m
